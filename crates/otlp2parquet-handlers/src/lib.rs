@@ -1,0 +1,1 @@
+//! The otlp2parquet pipeline (in progress).

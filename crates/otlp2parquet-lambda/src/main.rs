@@ -1,0 +1,3 @@
+//! `bootstrap` — the AWS Lambda adapter (issue 4).
+
+fn main() {}

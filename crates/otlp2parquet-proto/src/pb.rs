@@ -1,0 +1,1 @@
+//! Owned prost message types (helper-owned, in progress).

@@ -1,0 +1,48 @@
+//! ClickHouse-compatible Arrow schemas (SPEC §4), OTLP → Arrow conversion, Parquet encoding
+//! (SPEC §5.4) and object keys (SPEC §5).
+//!
+//! The conversion entry points ([`convert_logs`], [`convert_traces`], [`convert_metrics`]) take a
+//! decoded request and the time it was received, and return one [`Partition`] per
+//! (table, safe service name, hour): each partition becomes one Parquet file under the key
+//! [`object_key`] gives it.
+
+mod convert;
+mod error;
+mod ids;
+pub mod key;
+mod parquet;
+pub mod schema;
+mod table;
+pub mod value;
+
+pub use convert::{convert_logs, convert_metrics, convert_traces};
+pub use error::WriterError;
+pub use ids::hex_id;
+pub use key::{object_key, safe_service_name};
+pub use parquet::{ParquetOptions, encode_parquet};
+pub use table::Table;
+
+use arrow_array::RecordBatch;
+
+/// The version written into every file's footer as `otlp2parquet.version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Rows of one table that share a safe service name and an hour: the content of one file.
+#[derive(Debug, Clone)]
+pub struct Partition {
+    /// The table the rows belong to.
+    pub table: Table,
+    /// The key-safe service name (SPEC §5.3) shared by every row.
+    pub service: String,
+    /// The earliest row time in the batch, in ns since the epoch (rows are sorted by it).
+    pub min_time_ns: i64,
+    /// The rows, in the table's schema, ordered by time.
+    pub batch: RecordBatch,
+}
+
+impl Partition {
+    /// Number of rows.
+    pub fn num_rows(&self) -> usize {
+        self.batch.num_rows()
+    }
+}

@@ -1,0 +1,1 @@
+//! The seven table schemas of SPEC §4 (helper-owned, in progress).

@@ -1,0 +1,69 @@
+use otlp2parquet_common::{MetricKind, Signal};
+
+/// One of the seven tables of SPEC §4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    /// `logs` (§4.1).
+    Logs,
+    /// `traces` (§4.2).
+    Traces,
+    /// One of the five metric tables (§4.3).
+    Metrics(MetricKind),
+}
+
+impl Table {
+    /// All seven tables.
+    pub const ALL: [Table; 7] = [
+        Table::Logs,
+        Table::Traces,
+        Table::Metrics(MetricKind::Gauge),
+        Table::Metrics(MetricKind::Sum),
+        Table::Metrics(MetricKind::Histogram),
+        Table::Metrics(MetricKind::ExponentialHistogram),
+        Table::Metrics(MetricKind::Summary),
+    ];
+
+    /// Table name: `logs`, `traces`, `gauge`, `sum`, `histogram`, `exponential_histogram`, `summary`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Logs => "logs",
+            Table::Traces => "traces",
+            Table::Metrics(kind) => kind.as_str(),
+        }
+    }
+
+    /// The key path segment(s) before the service: `logs`, `traces`, `metrics/<kind>` (SPEC §5.1).
+    pub fn key_path(self) -> &'static str {
+        match self {
+            Table::Logs => "logs",
+            Table::Traces => "traces",
+            Table::Metrics(MetricKind::Gauge) => "metrics/gauge",
+            Table::Metrics(MetricKind::Sum) => "metrics/sum",
+            Table::Metrics(MetricKind::Histogram) => "metrics/histogram",
+            Table::Metrics(MetricKind::ExponentialHistogram) => "metrics/exponential_histogram",
+            Table::Metrics(MetricKind::Summary) => "metrics/summary",
+        }
+    }
+
+    /// The signal whose requests fill this table.
+    pub fn signal(self) -> Signal {
+        match self {
+            Table::Logs => Signal::Logs,
+            Table::Traces => Signal::Traces,
+            Table::Metrics(_) => Signal::Metrics,
+        }
+    }
+
+    /// The footer metadata value `otlp2parquet.schema` (SPEC §4.4): `<table>/v1`.
+    pub fn schema_id(self) -> &'static str {
+        match self {
+            Table::Logs => "logs/v1",
+            Table::Traces => "traces/v1",
+            Table::Metrics(MetricKind::Gauge) => "gauge/v1",
+            Table::Metrics(MetricKind::Sum) => "sum/v1",
+            Table::Metrics(MetricKind::Histogram) => "histogram/v1",
+            Table::Metrics(MetricKind::ExponentialHistogram) => "exponential_histogram/v1",
+            Table::Metrics(MetricKind::Summary) => "summary/v1",
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! `otlp2parquet` — server and CLI (issue 3).
+
+fn main() {}
