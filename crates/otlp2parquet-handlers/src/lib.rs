@@ -1,1 +1,24 @@
-//! The otlp2parquet pipeline (in progress).
+//! The one platform-neutral otlp2parquet pipeline (SPEC §1, §3): request bytes and headers
+//! in; Parquet files, object keys and the OTLP response out.
+//!
+//! Adapters (server, Lambda, Worker) call [`route`], [`authorize`] and then either [`handle`]
+//! (decode → convert → encode → store → respond) or, for the batching server, [`convert`] and
+//! [`encode_files`] separately. Everything a client can observe — status, body, headers,
+//! what gets written — is decided here, once.
+
+pub mod body;
+mod error;
+mod pipeline;
+mod response;
+mod route;
+
+pub use body::Format;
+pub use error::{Error, ErrorKind};
+pub use pipeline::{
+    Converted, Failure, OutputFile, Request, convert, encode_files, file_token, handle,
+    parquet_options,
+};
+pub use response::{Response, error_response};
+pub use route::{Route, allowed_method, authorize, route, www_authenticate};
+
+pub use otlp2parquet_common::{Signal, config::Config};

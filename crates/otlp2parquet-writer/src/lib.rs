@@ -12,6 +12,7 @@ mod ids;
 pub mod key;
 mod parquet;
 pub mod schema;
+mod storage;
 mod table;
 pub mod value;
 
@@ -20,6 +21,7 @@ pub use error::WriterError;
 pub use ids::hex_id;
 pub use key::{object_key, safe_service_name};
 pub use parquet::{ParquetOptions, encode_parquet};
+pub use storage::{MemoryStorage, Storage, StorageError, StorageErrorKind};
 pub use table::Table;
 
 use arrow_array::RecordBatch;
