@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh machine, skipping what is already there.
+# Idempotent; safe to run before every `make test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m[deps]\033[0m %s\n' "$*"; }
+
+# wasm32 target: the four library crates must build for it (make check).
+if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then
+  log "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# clang: zstd-sys compiles C for wasm32 with it (see ../shared/TOOLING.md).
+if ! command -v clang >/dev/null 2>&1; then
+  log "apt-get install clang"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq clang >/dev/null
+fi
+
+# Python tools that read our files back: DuckDB, ClickHouse (chdb), pyarrow (and the
+# reference implementation's dependency).
+VENV=.venv
+if [ ! -x "$VENV/bin/python" ]; then
+  log "python3 -m venv $VENV"
+  python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c 'import pyarrow, duckdb, chdb' >/dev/null 2>&1; then
+  log "pip install pyarrow duckdb chdb (about 2 minutes)"
+  "$VENV/bin/pip" install -q --disable-pip-version-check \
+    'pyarrow==26.0.1' 'duckdb==2.0.1' 'chdb==4.4.0'
+fi
+log "ok"
