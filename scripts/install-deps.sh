@@ -27,9 +27,9 @@ if [ ! -x "$VENV/bin/python" ]; then
   log "python3 -m venv $VENV"
   python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c 'import pyarrow, duckdb, chdb' >/dev/null 2>&1; then
-  log "pip install pyarrow duckdb chdb (about 2 minutes)"
+if ! "$VENV/bin/python" -c 'import pyarrow, duckdb, chdb, opentelemetry.proto' >/dev/null 2>&1; then
+  log "pip install pyarrow duckdb chdb opentelemetry-proto (about 2 minutes)"
   "$VENV/bin/pip" install -q --disable-pip-version-check \
-    'pyarrow==26.0.1' 'duckdb==2.0.1' 'chdb==4.4.0'
+    'pyarrow==26.0.1' 'duckdb==2.0.1' 'chdb==4.4.0' 'opentelemetry-proto==1.45.2'
 fi
 log "ok"

@@ -1,0 +1,13 @@
+//! Integration tests of the pipeline. `e2e::` tests read the files back with ClickHouse
+//! (chdb), DuckDB and the Python reference implementation.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod body;
+mod e2e;
+mod pipeline;
+mod util;
