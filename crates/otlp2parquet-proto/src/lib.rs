@@ -12,6 +12,8 @@ mod error;
 mod json;
 pub mod model;
 pub mod pb;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod wire;
 
 pub use error::DecodeError;
