@@ -299,7 +299,9 @@ pub const FIELDS: &[Field] = &[
         env: "OTLP2PARQUET_LISTEN_ADDR",
         expects: "a socket address such as 0.0.0.0:4318",
         set: |c, v| {
-            if v.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+            if v.rsplit_once(':')
+                .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+            {
                 c.server.listen_addr = v.to_owned();
                 Ok(())
             } else {
@@ -566,10 +568,9 @@ impl Config {
             set(&mut config, field, value, &Source::Env(name.clone()))?;
         }
         for (key, flag, value) in &sources.flags {
-            let field = FIELDS
-                .iter()
-                .find(|f| f.key == *key)
-                .ok_or_else(|| ConfigError::new(format!("flag {flag} maps to unknown key {key}")))?;
+            let field = FIELDS.iter().find(|f| f.key == *key).ok_or_else(|| {
+                ConfigError::new(format!("flag {flag} maps to unknown key {key}"))
+            })?;
             set(&mut config, field, value, &Source::Flag((*flag).to_owned()))?;
         }
         config.validate()?;
@@ -599,7 +600,12 @@ impl Config {
     }
 }
 
-fn set(config: &mut Config, field: &Field, value: &str, source: &Source) -> Result<(), ConfigError> {
+fn set(
+    config: &mut Config,
+    field: &Field,
+    value: &str,
+    source: &Source,
+) -> Result<(), ConfigError> {
     (field.set)(config, value).map_err(|why| {
         ConfigError::new(format!(
             "{} = {value:?} (from {source}): {why}; expected {} (TOML key {}, env {})",
@@ -729,10 +735,24 @@ mod tests {
         assert_eq!(s.storage.backend, Backend::Fs);
         assert_eq!(s.batch.max_rows, 200_000);
         assert_eq!(s.parquet.row_group_rows, 122_880);
-        assert_eq!(Config::defaults(Platform::Lambda).request.max_payload_bytes, 6 * MIB);
-        assert_eq!(Config::defaults(Platform::Lambda).storage.backend, Backend::S3);
-        assert_eq!(Config::defaults(Platform::Cloudflare).request.max_payload_bytes, 10 * MIB);
-        assert_eq!(Config::defaults(Platform::Cloudflare).storage.backend, Backend::R2);
+        assert_eq!(
+            Config::defaults(Platform::Lambda).request.max_payload_bytes,
+            6 * MIB
+        );
+        assert_eq!(
+            Config::defaults(Platform::Lambda).storage.backend,
+            Backend::S3
+        );
+        assert_eq!(
+            Config::defaults(Platform::Cloudflare)
+                .request
+                .max_payload_bytes,
+            10 * MIB
+        );
+        assert_eq!(
+            Config::defaults(Platform::Cloudflare).storage.backend,
+            Backend::R2
+        );
     }
 
     #[test]
@@ -746,7 +766,10 @@ mod tests {
     #[test]
     fn env_overrides_file_and_flags_override_env() {
         let sources = Sources {
-            file: Some(("f".into(), "[batch]\nmax_rows = 10\nmax_age_secs = 3\n".into())),
+            file: Some((
+                "f".into(),
+                "[batch]\nmax_rows = 10\nmax_age_secs = 3\n".into(),
+            )),
             env: vec![("OTLP2PARQUET_BATCH_MAX_ROWS".into(), "20".into())],
             flags: vec![("storage.fs.path", "--output", "/tmp/x".into())],
         };
@@ -786,7 +809,10 @@ mod tests {
         assert!(e.message().contains("storage.s3.bucket"), "{e}");
         let c = load(
             None,
-            &[("OTLP2PARQUET_STORAGE_BACKEND", "s3"), ("OTLP2PARQUET_S3_BUCKET", "b")],
+            &[
+                ("OTLP2PARQUET_STORAGE_BACKEND", "s3"),
+                ("OTLP2PARQUET_S3_BUCKET", "b"),
+            ],
         )
         .unwrap();
         assert_eq!(c.storage.s3.bucket.as_deref(), Some("b"));

@@ -53,7 +53,12 @@ mod tests {
     use super::*;
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
     }
 
     #[test]
@@ -63,6 +68,9 @@ mod tests {
             Platform::detect(env(&[("AWS_LAMBDA_FUNCTION_NAME", "f")])),
             Platform::Lambda
         );
-        assert_eq!(Platform::detect(env(&[("CF_WORKER", "1")])), Platform::Cloudflare);
+        assert_eq!(
+            Platform::detect(env(&[("CF_WORKER", "1")])),
+            Platform::Cloudflare
+        );
     }
 }

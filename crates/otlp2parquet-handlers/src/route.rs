@@ -66,22 +66,25 @@ pub fn authorize(header: Option<&str>, auth: &AuthConfig) -> Result<(), Error> {
     let header = header.map(str::trim).ok_or_else(denied)?;
     let (scheme, value) = header.split_once(' ').ok_or_else(denied)?;
     let value = value.trim();
-    if scheme.eq_ignore_ascii_case("bearer") {
-        if let Some(token) = &auth.bearer_token {
-            if ct_eq(value.as_bytes(), token.as_bytes()) {
-                return Ok(());
-            }
-        }
+    let ok = if scheme.eq_ignore_ascii_case("bearer") {
+        auth.bearer_token
+            .as_ref()
+            .is_some_and(|token| ct_eq(value.as_bytes(), token.as_bytes()))
     } else if scheme.eq_ignore_ascii_case("basic") {
-        if let (Some(user), Some(pass)) = (&auth.basic_username, &auth.basic_password) {
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(value)
-                .unwrap_or_default();
-            let expected = format!("{user}:{pass}");
-            if ct_eq(&decoded, expected.as_bytes()) {
-                return Ok(());
+        match (&auth.basic_username, &auth.basic_password) {
+            (Some(user), Some(pass)) => {
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(value)
+                    .unwrap_or_default();
+                ct_eq(&decoded, format!("{user}:{pass}").as_bytes())
             }
+            _ => false,
         }
+    } else {
+        false
+    };
+    if ok {
+        return Ok(());
     }
     Err(denied())
 }

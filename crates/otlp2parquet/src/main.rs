@@ -1,3 +1,121 @@
-//! `otlp2parquet` — server and CLI (issue 3).
+//! `otlp2parquet`: receive OTLP over HTTP and write ClickHouse-compatible Parquet.
+//!
+//! This binary is a thin adapter: it reads its configuration, opens storage, and hands each
+//! request to `otlp2parquet_handlers`.
 
-fn main() {}
+mod fs_storage;
+mod server;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use otlp2parquet_common::config::{Config, LogFormat, Sources};
+use otlp2parquet_common::platform::Platform;
+
+/// Receive OpenTelemetry logs, traces and metrics over OTLP/HTTP and write them as
+/// ClickHouse-compatible Parquet files, partitioned by service and hour.
+#[derive(Debug, Parser)]
+#[command(name = "otlp2parquet", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the OTLP/HTTP receiver (the default when no command is given).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, Default, clap::Args)]
+struct ServeArgs {
+    /// TOML configuration file (else $OTLP2PARQUET_CONFIG, $OTLP2PARQUET_CONFIG_CONTENT, ./config.toml).
+    #[arg(long, value_name = "FILE", global = true)]
+    config: Option<String>,
+    /// Port to listen on (keeps the host of server.listen_addr, default 0.0.0.0).
+    #[arg(long, value_name = "PORT", global = true)]
+    port: Option<u16>,
+    /// Directory to write Parquet files under (local disk backend; default ./data).
+    #[arg(long, value_name = "DIR", global = true)]
+    output: Option<String>,
+    /// Log level: trace, debug, info, warn or error (RUST_LOG, if set, wins).
+    #[arg(long, value_name = "LEVEL", global = true)]
+    log_level: Option<String>,
+}
+
+fn load_config(args: &ServeArgs) -> Result<Config, String> {
+    let mut sources = Sources::from_process(args.config.as_deref()).map_err(|e| e.to_string())?;
+    let base = Config::load(Platform::Server, &sources).map_err(|e| e.to_string())?;
+    if let Some(port) = args.port {
+        let host = base
+            .server
+            .listen_addr
+            .rsplit_once(':')
+            .map_or("0.0.0.0", |(h, _)| h);
+        sources
+            .flags
+            .push(("server.listen_addr", "--port", format!("{host}:{port}")));
+    }
+    if let Some(dir) = &args.output {
+        sources
+            .flags
+            .push(("storage.fs.path", "--output", dir.clone()));
+        sources
+            .flags
+            .push(("storage.backend", "--output", "fs".to_owned()));
+    }
+    if let Some(level) = &args.log_level {
+        sources
+            .flags
+            .push(("server.log_level", "--log-level", level.clone()));
+    }
+    Config::load(Platform::Server, &sources).map_err(|e| e.to_string())
+}
+
+fn init_tracing(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.server.log_level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match config.server.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(a)) => a,
+        None => cli.serve,
+    };
+    let config = match load_config(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            #[allow(clippy::print_stderr, reason = "CLI output before logging is set up")]
+            {
+                eprintln!("otlp2parquet: {e}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(server::serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "server stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
