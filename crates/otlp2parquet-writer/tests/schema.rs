@@ -1,5 +1,11 @@
 //! The schemas are a contract (SPEC §4.4): their Arrow and Parquet forms are golden files.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers (outside #[test] fns) fail the test loudly by design"
+)]
+
 #[path = "golden/check.rs"]
 mod golden;
 

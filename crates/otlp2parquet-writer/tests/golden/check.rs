@@ -3,6 +3,12 @@
 //! `UPDATE_GOLDEN=1 cargo test -p otlp2parquet-writer` rewrites the files; without it a mismatch
 //! fails with a line diff, so every change to a schema or a conversion is reviewed as a diff.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers (outside #[test] fns) fail the test loudly by design"
+)]
+
 use std::path::PathBuf;
 
 /// Directory of the golden files.
