@@ -20,7 +20,9 @@ pub use convert::{convert_logs, convert_metrics, convert_traces};
 pub use error::WriterError;
 pub use ids::hex_id;
 pub use key::{object_key, safe_service_name};
-pub use parquet::{ParquetOptions, encode_parquet};
+pub use parquet::{
+    ParquetOptions, SCHEMA_METADATA_KEY, VERSION_METADATA_KEY, encode_parquet, writer_properties,
+};
 pub use storage::{MemoryStorage, Storage, StorageError, StorageErrorKind};
 pub use table::Table;
 

@@ -34,7 +34,7 @@ pub const MAX_JSON_DEPTH: usize = 128;
 /// (which is cleared first and may be reused across calls to avoid allocating).
 pub fn stringify<'v>(v: &'v AnyValue<'_>, scratch: &'v mut String) -> &'v str {
     match v {
-        AnyValue::String(s) => &**s,
+        AnyValue::String(s) => s,
         AnyValue::Empty => "",
         AnyValue::Bool(true) => "true",
         AnyValue::Bool(false) => "false",

@@ -1,0 +1,307 @@
+//! Layout of the files `encode_parquet` writes (SPEC §4.4, §5.4): read back with parquet-rs, a
+//! file has the codec, row groups, statistics, page indexes and footer metadata we promise, and
+//! its data round-trips.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{ListBuilder, MapBuilder, StringBuilder};
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, TimestampNanosecondArray};
+use arrow_schema::ArrowError;
+use bytes::Bytes;
+use otlp2parquet_common::MetricKind;
+use otlp2parquet_common::config::ParquetCompression;
+use otlp2parquet_writer::{ParquetOptions, Table, VERSION, encode_parquet};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, Encoding};
+use parquet::errors::ParquetError;
+use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::file::serialized_reader::ReadOptionsBuilder;
+
+/// `rows` rows with a timestamp, a repetitive string, a map, a list and a double column.
+fn sample_batch(rows: usize) -> Result<RecordBatch, ArrowError> {
+    let ts: ArrayRef = Arc::new(
+        TimestampNanosecondArray::from(
+            (0..rows as i64)
+                .map(|i| 1_735_689_599_000_000_000 + i * 100_000_000)
+                .collect::<Vec<_>>(),
+        )
+        .with_timezone("UTC"),
+    );
+    let service: ArrayRef = Arc::new(StringArray::from(
+        (0..rows)
+            .map(|i| if i % 3 == 0 { "checkout" } else { "ledger.api" })
+            .collect::<Vec<_>>(),
+    ));
+    let mut attrs = MapBuilder::new(None, StringBuilder::new(), StringBuilder::new());
+    for i in 0..rows {
+        for j in 0..(i % 3) {
+            attrs.keys().append_value(format!("k{j}"));
+            attrs.values().append_value(format!("v{i}.{j}"));
+        }
+        attrs.append(true)?;
+    }
+    let attrs: ArrayRef = Arc::new(attrs.finish());
+    let mut names = ListBuilder::new(StringBuilder::new());
+    for i in 0..rows {
+        for j in 0..(i % 2) {
+            names.values().append_value(format!("event {j}"));
+        }
+        names.append(true);
+    }
+    let names: ArrayRef = Arc::new(names.finish());
+    let value: ArrayRef = Arc::new(Float64Array::from(
+        (0..rows).map(|i| i as f64 * 1.5).collect::<Vec<_>>(),
+    ));
+    RecordBatch::try_from_iter_with_nullable(vec![
+        ("Timestamp", ts, false),
+        ("ServiceName", service, false),
+        ("Attributes", attrs, false),
+        ("Events.Name", names, false),
+        ("Value", value, false),
+    ])
+}
+
+fn options(compression: ParquetCompression, row_group_rows: usize) -> ParquetOptions {
+    ParquetOptions {
+        compression,
+        row_group_rows,
+    }
+}
+
+fn open(file: &[u8]) -> Result<SerializedFileReader<Bytes>, ParquetError> {
+    let opts = ReadOptionsBuilder::new().with_page_index().build();
+    SerializedFileReader::new_with_options(Bytes::copy_from_slice(file), opts)
+}
+
+#[test]
+fn codec_follows_the_option() {
+    let batch = sample_batch(10).unwrap();
+    let cases = [
+        (ParquetCompression::Zstd, "ZSTD"),
+        (ParquetCompression::Snappy, "SNAPPY"),
+        (ParquetCompression::None, "UNCOMPRESSED"),
+    ];
+    for (compression, codec) in cases {
+        let file = encode_parquet(
+            Table::Logs,
+            std::slice::from_ref(&batch),
+            &options(compression, 100),
+        )
+        .unwrap();
+        let reader = open(&file).unwrap();
+        let meta = reader.metadata();
+        assert_eq!(meta.num_row_groups(), 1);
+        for column in meta.row_group(0).columns() {
+            let got = column.compression();
+            let name = match got {
+                Compression::ZSTD(_) => "ZSTD",
+                Compression::SNAPPY => "SNAPPY",
+                Compression::UNCOMPRESSED => "UNCOMPRESSED",
+                other => panic!("unexpected codec {other:?}"),
+            };
+            assert_eq!(name, codec, "column {}", column.column_path());
+        }
+    }
+}
+
+#[test]
+fn zstd_is_level_one_by_default() {
+    let defaults = ParquetOptions::default();
+    assert_eq!(defaults.compression, ParquetCompression::Zstd);
+    assert_eq!(defaults.row_group_rows, 122_880);
+    let props = otlp2parquet_writer::writer_properties(Table::Logs, &defaults);
+    let column = parquet::schema::types::ColumnPath::from("Timestamp");
+    assert_eq!(
+        props.compression(&column),
+        Compression::ZSTD(parquet::basic::ZstdLevel::try_new(1).unwrap())
+    );
+    assert_eq!(props.max_row_group_row_count(), Some(122_880));
+}
+
+#[test]
+fn row_groups_hold_at_most_row_group_rows() {
+    let batch = sample_batch(10).unwrap();
+    let file = encode_parquet(
+        Table::Traces,
+        &[batch],
+        &options(ParquetCompression::Zstd, 3),
+    )
+    .unwrap();
+    let reader = open(&file).unwrap();
+    let meta = reader.metadata();
+    let rows: Vec<i64> = meta.row_groups().iter().map(|rg| rg.num_rows()).collect();
+    assert_eq!(rows, vec![3, 3, 3, 1]);
+    // Several input batches are cut the same way.
+    let file = encode_parquet(
+        Table::Traces,
+        &[
+            sample_batch(4).unwrap(),
+            sample_batch(4).unwrap(),
+            sample_batch(2).unwrap(),
+        ],
+        &options(ParquetCompression::Snappy, 3),
+    )
+    .unwrap();
+    let rows: Vec<i64> = open(&file)
+        .unwrap()
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|rg| rg.num_rows())
+        .collect();
+    assert_eq!(rows, vec![3, 3, 3, 1]);
+}
+
+#[test]
+fn zero_row_group_rows_does_not_panic() {
+    let file = encode_parquet(
+        Table::Logs,
+        &[sample_batch(2).unwrap()],
+        &options(ParquetCompression::None, 0),
+    )
+    .unwrap();
+    assert_eq!(open(&file).unwrap().metadata().num_row_groups(), 2);
+}
+
+#[test]
+fn statistics_dictionary_and_page_indexes_are_written() {
+    let file = encode_parquet(
+        Table::Logs,
+        &[sample_batch(10).unwrap()],
+        &options(ParquetCompression::Zstd, 4),
+    )
+    .unwrap();
+    let reader = open(&file).unwrap();
+    let meta = reader.metadata();
+    for rg in meta.row_groups() {
+        for column in rg.columns() {
+            let stats = column
+                .statistics()
+                .unwrap_or_else(|| panic!("no statistics for {}", column.column_path()));
+            assert!(stats.min_bytes_opt().is_some(), "{}", column.column_path());
+            assert!(stats.max_bytes_opt().is_some(), "{}", column.column_path());
+        }
+    }
+    // Timestamp statistics are the real min/max of the first row group.
+    let ts = meta.row_group(0).column(0).statistics().unwrap();
+    assert_eq!(
+        ts.min_bytes_opt().unwrap(),
+        1_735_689_599_000_000_000i64.to_le_bytes()
+    );
+    assert_eq!(
+        ts.max_bytes_opt().unwrap(),
+        1_735_689_599_300_000_000i64.to_le_bytes()
+    );
+    // Dictionary encoding is on for the repetitive string column.
+    let service = meta.row_group(0).column(1);
+    assert_eq!(service.column_path().string(), "ServiceName");
+    assert!(service.dictionary_page_offset().is_some());
+    assert!(
+        service
+            .encodings()
+            .any(|e| matches!(e, Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY))
+    );
+    // Page statistics mean a column index and an offset index for every column chunk.
+    for rg in meta.row_groups() {
+        for column in rg.columns() {
+            assert!(
+                column.column_index_range().is_some(),
+                "{}",
+                column.column_path()
+            );
+            assert!(
+                column.offset_index_range().is_some(),
+                "{}",
+                column.column_path()
+            );
+        }
+    }
+}
+
+#[test]
+fn footer_metadata_names_schema_and_version() {
+    for table in Table::ALL {
+        let file = encode_parquet(
+            table,
+            &[sample_batch(3).unwrap()],
+            &options(ParquetCompression::Zstd, 100),
+        )
+        .unwrap();
+        let reader = open(&file).unwrap();
+        let fm = reader.metadata().file_metadata();
+        let kv = fm.key_value_metadata().expect("key-value metadata");
+        let get = |k: &str| kv.iter().find(|e| e.key == k).and_then(|e| e.value.clone());
+        assert_eq!(
+            get("otlp2parquet.schema").as_deref(),
+            Some(table.schema_id())
+        );
+        assert_eq!(get("otlp2parquet.version").as_deref(), Some(VERSION));
+        // The Arrow schema travels too, so readers keep the UTC timezone.
+        assert!(get("ARROW:schema").is_some());
+        let created_by = fm.created_by().expect("created_by");
+        assert!(created_by.contains("otlp2parquet"), "{created_by}");
+        assert!(created_by.contains(VERSION), "{created_by}");
+    }
+    assert_eq!(
+        Table::Metrics(MetricKind::ExponentialHistogram).schema_id(),
+        "exponential_histogram/v1"
+    );
+}
+
+#[test]
+fn data_round_trips() {
+    let input = [sample_batch(7).unwrap(), sample_batch(5).unwrap()];
+    let file = encode_parquet(Table::Logs, &input, &options(ParquetCompression::Zstd, 4)).unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(file))
+        .unwrap()
+        .with_batch_size(3)
+        .build()
+        .unwrap();
+    let expected_schema = input[0].schema();
+    // Flatten the input into (batch, row) pairs and compare row slices in order.
+    let mut want: Vec<RecordBatch> = Vec::new();
+    for b in &input {
+        for i in 0..b.num_rows() {
+            want.push(b.slice(i, 1));
+        }
+    }
+    let mut seen = 0;
+    for batch in reader {
+        let batch = batch.unwrap();
+        assert_eq!(batch.schema(), expected_schema);
+        for i in 0..batch.num_rows() {
+            assert_eq!(batch.slice(i, 1), want[seen], "row {seen}");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 12);
+}
+
+#[test]
+fn no_batches_gives_an_empty_file_in_the_table_schema() {
+    for table in Table::ALL {
+        let file = encode_parquet(table, &[], &ParquetOptions::default()).unwrap();
+        let builder = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(file)).unwrap();
+        assert_eq!(builder.metadata().file_metadata().num_rows(), 0);
+        assert_eq!(
+            builder.schema().fields(),
+            otlp2parquet_writer::schema::schema(table).fields()
+        );
+    }
+}
+
+#[test]
+fn mismatched_batches_are_an_error_not_a_panic() {
+    let other = RecordBatch::try_from_iter(vec![(
+        "x",
+        Arc::new(Float64Array::from(vec![1.0])) as ArrayRef,
+    )])
+    .unwrap();
+    let err = encode_parquet(
+        Table::Logs,
+        &[sample_batch(2).unwrap(), other],
+        &ParquetOptions::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("logs"), "{err}");
+}
