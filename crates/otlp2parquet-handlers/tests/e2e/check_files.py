@@ -92,6 +92,8 @@ def norm(v):
     """Comparable form of a value read from pyarrow, ClickHouse or DuckDB."""
     if isinstance(v, float) and math.isnan(v):
         return "NaN"
+    if isinstance(v, float) and v.is_integer():
+        return int(v)                                      # ClickHouse's JSON prints 12.0 as 12
     if isinstance(v, dict):
         return sorted((k, norm(x)) for k, x in v.items())
     if isinstance(v, list) and v and isinstance(v[0], tuple) and len(v[0]) == 2:
@@ -125,8 +127,7 @@ def ref_rows(table):
             vals = col.cast(pa.int64()).to_pylist()
             cols[f.name] = [v // 1000 for v in vals] if unit == "ms" else vals
         elif ts.get(f.name) == "list":
-            cols[f.name] = [[x.value if hasattr(x, "value") else int(x.timestamp() * 1e9) for x in (v or [])]
-                            for v in col.cast(pa.list_(pa.int64())).to_pylist()]
+            cols[f.name] = [list(v or []) for v in col.cast(pa.list_(pa.int64())).to_pylist()]
         else:
             cols[f.name] = col.to_pylist()
     n = table.num_rows
@@ -148,7 +149,7 @@ def select_list(schema, engine, ch_table=None):
             expr = f"toUnixTimestamp64Nano({q})" if engine == "ch" else f"epoch_ns({q})"
         elif ts.get(f.name) == "list":
             expr = (f"arrayMap(x -> toUnixTimestamp64Nano(x), {q})" if engine == "ch"
-                    else f"list_transform({q}, x -> epoch_ns(x))")
+                    else f"list_transform({q}, lambda x: epoch_ns(x))")
         else:
             expr = q
         parts.append((f.name, f"{expr} AS {q}"))
@@ -221,6 +222,7 @@ def check_engines(name, by_table, session):
             got = [json.loads(line) for line in out.bytes().decode().splitlines() if line.strip()]
             got = [{k: norm(v) for k, v in r.items()} for r in got]
             compare_rows(f"{name}: ClickHouse {ch_table}", expected, got, [n for n, _ in cols])
+            check_queries(name, table_name, ch_table, expected, session)
         # DuckDB: read the files directly.
         cols = select_list(schema, "duckdb")
         file_list = ", ".join(f"'{p}'" for p in files)
@@ -229,12 +231,30 @@ def check_engines(name, by_table, session):
         compare_rows(f"{name}: DuckDB", expected, got, [n for n, _ in cols])
 
 
-def check_queries(session):
-    """A few queries written for the exporter's tables, run unchanged on what was loaded last."""
-    def one(sql):
-        return session.query(sql, "CSV").bytes().decode().strip()
-    rows = one("SELECT count() FROM otel_traces WHERE SpanKind = 'SPAN_KIND_CLIENT'")
-    print(f"  ClickHouse: spans with SpanKind = 'SPAN_KIND_CLIENT': {rows}")
+def check_queries(name, table_name, ch_table, expected, session):
+    """Queries written for the exporter's tables, run unchanged on the loaded rows: map lookups and the
+    enum-name columns, with expected counts computed from the reference rows."""
+    def count(sql):
+        return int(session.query(sql, "CSV").bytes().decode().strip())
+    checks = []
+    map_col = {"logs": "LogAttributes", "traces": "SpanAttributes"}.get(table_name, "Attributes")
+    for row in expected:
+        for k, v in row[map_col][:2]:
+            want = sum(1 for r in expected if [k, v] in [list(e) for e in r[map_col]])
+            ek, ev = k.replace("'", "\\'"), v.replace("'", "\\'")
+            checks.append((f"{map_col}['{ek}'] = '{ev}'", want))
+        break
+    if table_name == "traces":
+        for col in ("SpanKind", "StatusCode"):
+            for value in sorted({r[col] for r in expected}):
+                checks.append((f"{col} = '{value}'", sum(1 for r in expected if r[col] == value)))
+        names = sorted({n for r in expected for n in r["Events.Name"]})
+        for n in names[:3]:
+            checks.append((f"has(`Events.Name`, '{n}')", sum(1 for r in expected if n in r["Events.Name"])))
+    for where, want in checks:
+        got = count(f"SELECT count() FROM {ch_table} WHERE {where}")
+        if got != want:
+            fail(f"{name}: ClickHouse {ch_table} WHERE {where}: {got} rows, expected {want}")
 
 
 def main():
