@@ -508,6 +508,38 @@ fn invalid_utf8_is_an_error() {
 }
 
 #[test]
+fn attribute_fast_path_keeps_varint_semantics() {
+    // `12 80 0a …` reads as a value of length 0x0a << 7, not 0x80: the body is truncated even
+    // though the bytes look like a short string attribute at a glance.
+    let mut kv = vec![0x0a, 1, b'k', 0x12, 0x80, 0x0a, 126];
+    kv.extend([b'v'; 126]);
+    let body = logs_with_record(&f_len(6, &kv));
+    assert!(LogsRequest::decode_protobuf(&body).is_err());
+    assert!(pb::ExportLogsServiceRequest::decode(&body[..]).is_err());
+    // Non-ASCII strings and a second value field take the general path, with the same result.
+    for value in ["é", "v", ""] {
+        let any = f_len(1, value.as_bytes());
+        let kv = [f_len(1, "clé".as_bytes()), f_len(2, &any)].concat();
+        assert_same_as_prost_logs(&logs_with_record(&f_len(6, &kv)));
+        let kv = [f_len(1, b"k"), f_len(2, &any), f_len(2, &f_varint(3, 1))].concat();
+        let body = logs_with_record(&f_len(6, &kv));
+        assert_eq!(
+            only_record(&LogsRequest::decode_protobuf(&body).unwrap()).attributes[0].value,
+            AnyValue::Int(1)
+        );
+        assert_same_as_prost_logs(&body);
+    }
+    let kv = [f_len(1, b"k"), f_len(2, &f_len(1, &[b'a', 0xff]))].concat();
+    let err = LogsRequest::decode_protobuf(&logs_with_record(&f_len(6, &kv))).unwrap_err();
+    assert!(
+        err.message()
+            .ends_with("attributes.value.string_value: invalid UTF-8 at byte 1"),
+        "{}",
+        err.message()
+    );
+}
+
+#[test]
 fn groups_and_invalid_wire_types_are_errors() {
     // Field 99 as a start-group (wire type 3) and as wire type 7.
     for wire in [3u8, 4, 6, 7] {

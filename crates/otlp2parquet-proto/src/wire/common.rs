@@ -97,6 +97,10 @@ fn push_key_value<'a>(
     buf: &'a [u8],
     depth: usize,
 ) -> Result<(), Error> {
+    if let Some(kv) = string_attribute(buf) {
+        out.push(kv);
+        return Ok(());
+    }
     let mut kv = KeyValue::default();
     for_each_field(buf, |field, v| {
         match field {
@@ -109,6 +113,37 @@ fn push_key_value<'a>(
     })?;
     out.push(kv);
     Ok(())
+}
+
+/// The fast path for the most common attribute of all, a short ASCII key with a short string
+/// value, encoded the canonical way: `0a klen key 12 vlen+2 0a vlen value`, nothing else.
+/// The key, the four header bytes between (all ASCII) and the value are then one contiguous
+/// span, so a single UTF-8 check covers both strings, and the generic field loop is skipped.
+/// Anything else — other layouts, long strings, non-ASCII header bytes, invalid UTF-8 — returns
+/// `None` and goes through the general decoder, which also produces the errors.
+#[inline]
+fn string_attribute(buf: &[u8]) -> Option<KeyValue<'_>> {
+    let (&[0x0a, key_len], rest) = buf.split_first_chunk::<2>()? else {
+        return None;
+    };
+    let key_len = usize::from(key_len);
+    let (_, rest) = rest.split_at_checked(key_len)?;
+    let (&[0x12, any_len, 0x0a, value_len], value) = rest.split_first_chunk::<4>()? else {
+        return None;
+    };
+    if usize::from(value_len) != value.len() || usize::from(any_len) != value.len() + 2 {
+        return None;
+    }
+    // Lengths below 0x80 are single-byte varints and ASCII, which keeps the span's split
+    // points on character boundaries.
+    if key_len >= 0x80 || any_len >= 0x80 || value_len >= 0x80 {
+        return None;
+    }
+    let text = std::str::from_utf8(buf.get(2..)?).ok()?;
+    Some(KeyValue {
+        key: Cow::Borrowed(text.get(..key_len)?),
+        value: AnyValue::String(Cow::Borrowed(text.get(key_len + 4..)?)),
+    })
 }
 
 /// Appends an attribute (a `repeated KeyValue` element) to `out`, naming the field in errors.

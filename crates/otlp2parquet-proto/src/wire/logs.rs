@@ -2,11 +2,12 @@
 
 use super::common::{merge_any_value, merge_resource, merge_scope, push_attribute};
 use super::error::Error;
-use super::reader::{for_each_field, push_with};
+use super::reader::{count_len_field, for_each_field, push_with};
 use crate::model::{LogRecord, LogsRequest, ResourceLogs, ScopeLogs};
 
 pub(super) fn request(buf: &[u8]) -> Result<LogsRequest<'_>, Error> {
     let mut out = LogsRequest::default();
+    out.resource_logs.reserve(count_len_field(buf, 1));
     for_each_field(buf, |field, v| {
         if field == 1 {
             let buf = v.bytes("resource_logs")?;
@@ -35,6 +36,7 @@ fn resource_logs<'a>(out: &mut ResourceLogs<'a>, buf: &'a [u8]) -> Result<(), Er
 }
 
 fn scope_logs<'a>(out: &mut ScopeLogs<'a>, buf: &'a [u8]) -> Result<(), Error> {
+    out.log_records.reserve(count_len_field(buf, 2));
     for_each_field(buf, |field, v| {
         match field {
             1 => merge_scope(&mut out.scope, v)?,
@@ -51,6 +53,7 @@ fn scope_logs<'a>(out: &mut ScopeLogs<'a>, buf: &'a [u8]) -> Result<(), Error> {
 }
 
 fn log_record<'a>(out: &mut LogRecord<'a>, buf: &'a [u8]) -> Result<(), Error> {
+    out.attributes.reserve(count_len_field(buf, 6));
     for_each_field(buf, |field, v| {
         match field {
             1 => out.time_unix_nano = v.fixed64("time_unix_nano")?,

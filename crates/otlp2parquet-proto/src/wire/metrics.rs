@@ -2,7 +2,7 @@
 
 use super::common::{merge_resource, merge_scope, push_attribute};
 use super::error::Error;
-use super::reader::{Value, for_each_field, push_with};
+use super::reader::{Value, count_len_field, for_each_field, push_with};
 use crate::model::{
     Buckets, Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram,
     HistogramDataPoint, Metric, MetricData, MetricsRequest, NumberDataPoint, NumberValue,
@@ -11,6 +11,7 @@ use crate::model::{
 
 pub(super) fn request(buf: &[u8]) -> Result<MetricsRequest<'_>, Error> {
     let mut out = MetricsRequest::default();
+    out.resource_metrics.reserve(count_len_field(buf, 1));
     for_each_field(buf, |field, v| {
         if field == 1 {
             let buf = v.bytes("resource_metrics")?;
@@ -39,6 +40,7 @@ fn resource_metrics<'a>(out: &mut ResourceMetrics<'a>, buf: &'a [u8]) -> Result<
 }
 
 fn scope_metrics<'a>(out: &mut ScopeMetrics<'a>, buf: &'a [u8]) -> Result<(), Error> {
+    out.metrics.reserve(count_len_field(buf, 2));
     for_each_field(buf, |field, v| {
         match field {
             1 => merge_scope(&mut out.scope, v)?,
@@ -112,6 +114,7 @@ fn metric<'a>(out: &mut Metric<'a>, buf: &'a [u8]) -> Result<(), Error> {
 }
 
 fn gauge<'a>(out: &mut Gauge<'a>, buf: &'a [u8]) -> Result<(), Error> {
+    out.data_points.reserve(count_len_field(buf, 1));
     for_each_field(buf, |field, v| {
         if field == 1 {
             push_number_point(&mut out.data_points, v)?;
@@ -121,6 +124,7 @@ fn gauge<'a>(out: &mut Gauge<'a>, buf: &'a [u8]) -> Result<(), Error> {
 }
 
 fn sum<'a>(out: &mut Sum<'a>, buf: &'a [u8]) -> Result<(), Error> {
+    out.data_points.reserve(count_len_field(buf, 1));
     for_each_field(buf, |field, v| {
         match field {
             1 => push_number_point(&mut out.data_points, v)?,
@@ -133,6 +137,7 @@ fn sum<'a>(out: &mut Sum<'a>, buf: &'a [u8]) -> Result<(), Error> {
 }
 
 fn histogram<'a>(out: &mut Histogram<'a>, buf: &'a [u8]) -> Result<(), Error> {
+    out.data_points.reserve(count_len_field(buf, 1));
     for_each_field(buf, |field, v| {
         match field {
             1 => {
@@ -151,6 +156,7 @@ fn exponential_histogram<'a>(
     out: &mut ExponentialHistogram<'a>,
     buf: &'a [u8],
 ) -> Result<(), Error> {
+    out.data_points.reserve(count_len_field(buf, 1));
     for_each_field(buf, |field, v| {
         match field {
             1 => {
@@ -166,6 +172,7 @@ fn exponential_histogram<'a>(
 }
 
 fn summary<'a>(out: &mut Summary<'a>, buf: &'a [u8]) -> Result<(), Error> {
+    out.data_points.reserve(count_len_field(buf, 1));
     for_each_field(buf, |field, v| {
         if field == 1 {
             let buf = v.bytes("data_points")?;
@@ -182,6 +189,7 @@ fn push_number_point<'a>(out: &mut Vec<NumberDataPoint<'a>>, v: Value<'a>) -> Re
 }
 
 fn number_point<'a>(out: &mut NumberDataPoint<'a>, buf: &'a [u8]) -> Result<(), Error> {
+    out.attributes.reserve(count_len_field(buf, 7));
     for_each_field(buf, |field, v| {
         match field {
             2 => out.start_time_unix_nano = v.fixed64("start_time_unix_nano")?,
@@ -198,6 +206,7 @@ fn number_point<'a>(out: &mut NumberDataPoint<'a>, buf: &'a [u8]) -> Result<(), 
 }
 
 fn histogram_point<'a>(out: &mut HistogramDataPoint<'a>, buf: &'a [u8]) -> Result<(), Error> {
+    out.attributes.reserve(count_len_field(buf, 9));
     for_each_field(buf, |field, v| {
         match field {
             2 => out.start_time_unix_nano = v.fixed64("start_time_unix_nano")?,
@@ -221,6 +230,7 @@ fn exponential_point<'a>(
     out: &mut ExponentialHistogramDataPoint<'a>,
     buf: &'a [u8],
 ) -> Result<(), Error> {
+    out.attributes.reserve(count_len_field(buf, 1));
     for_each_field(buf, |field, v| {
         match field {
             1 => push_attribute(&mut out.attributes, v, "attributes")?,
@@ -256,6 +266,7 @@ fn merge_buckets(out: &mut Buckets, v: Value<'_>, name: &'static str) -> Result<
 }
 
 fn summary_point<'a>(out: &mut SummaryDataPoint<'a>, buf: &'a [u8]) -> Result<(), Error> {
+    out.attributes.reserve(count_len_field(buf, 7));
     for_each_field(buf, |field, v| {
         match field {
             2 => out.start_time_unix_nano = v.fixed64("start_time_unix_nano")?,

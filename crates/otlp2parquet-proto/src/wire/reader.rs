@@ -311,6 +311,41 @@ pub(super) fn for_each_field<'a>(
     Ok(())
 }
 
+/// How many times the length-delimited `field` occurs in the message `buf`, to size a `Vec`
+/// before decoding into it: one header-only pass is cheaper than the reallocations and copies
+/// of growing the `Vec` element by element. A malformed message counts what precedes the
+/// damage; the decoding pass reports the error.
+pub(super) fn count_len_field(mut buf: &[u8], field: u32) -> usize {
+    let wanted = (u64::from(field) << 3) | 2;
+    let mut count = 0;
+    while !buf.is_empty() {
+        let Ok(key) = read_varint(&mut buf) else {
+            break;
+        };
+        let skip = match key & 7 {
+            0 => match read_varint(&mut buf) {
+                Ok(_) => 0,
+                Err(_) => break,
+            },
+            1 => 8,
+            2 => {
+                let Ok(len) = read_varint(&mut buf) else {
+                    break;
+                };
+                count += usize::from(key == wanted);
+                usize::try_from(len).unwrap_or(usize::MAX)
+            }
+            5 => 4,
+            _ => break,
+        };
+        match buf.get(skip..) {
+            Some(rest) => buf = rest,
+            None => break,
+        }
+    }
+    count
+}
+
 /// Appends a default `T` to `out` and lets `fill` decode into it in place, which saves moving
 /// large records through a `Result`. On error the half-filled element stays behind, which does
 /// not matter: the whole request is rejected.

@@ -2,11 +2,12 @@
 
 use super::common::{merge_resource, merge_scope, push_attribute};
 use super::error::Error;
-use super::reader::{Value, for_each_field, push_with};
+use super::reader::{Value, count_len_field, for_each_field, push_with};
 use crate::model::{Event, Link, ResourceSpans, ScopeSpans, Span, Status, TracesRequest};
 
 pub(super) fn request(buf: &[u8]) -> Result<TracesRequest<'_>, Error> {
     let mut out = TracesRequest::default();
+    out.resource_spans.reserve(count_len_field(buf, 1));
     for_each_field(buf, |field, v| {
         if field == 1 {
             let buf = v.bytes("resource_spans")?;
@@ -35,6 +36,7 @@ fn resource_spans<'a>(out: &mut ResourceSpans<'a>, buf: &'a [u8]) -> Result<(), 
 }
 
 fn scope_spans<'a>(out: &mut ScopeSpans<'a>, buf: &'a [u8]) -> Result<(), Error> {
+    out.spans.reserve(count_len_field(buf, 2));
     for_each_field(buf, |field, v| {
         match field {
             1 => merge_scope(&mut out.scope, v)?,
@@ -50,6 +52,7 @@ fn scope_spans<'a>(out: &mut ScopeSpans<'a>, buf: &'a [u8]) -> Result<(), Error>
 }
 
 fn span<'a>(out: &mut Span<'a>, buf: &'a [u8]) -> Result<(), Error> {
+    out.attributes.reserve(count_len_field(buf, 9));
     for_each_field(buf, |field, v| {
         match field {
             1 => out.trace_id = v.trace_id("trace_id")?,
