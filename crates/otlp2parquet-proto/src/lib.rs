@@ -1,7 +1,7 @@
 //! OTLP message types and decoding for otlp2parquet.
 //!
-//! Requests decode into the borrowed types of [`model`], from protobuf ([`Signal::decode_protobuf`]),
-//! OTLP/JSON ([`Signal::decode_json`]) or JSON Lines ([`Signal::decode_jsonl`]). Decoding
+//! Requests decode into the borrowed types of [`model`], from protobuf ([`ExportRequest::decode_protobuf`]),
+//! OTLP/JSON ([`ExportRequest::decode_json`]) or JSON Lines ([`ExportRequest::decode_jsonl`]). Decoding
 //! borrows strings from the request body instead of allocating, which is why every decoded
 //! request carries the body's lifetime.
 //!

@@ -209,7 +209,7 @@ fn fixture_metrics_decode() {
     };
     assert_eq!(
         g.data_points[0].value,
-        NumberValue::Double(67.957_009_884_341_289)
+        NumberValue::Double(67.957_009_884_341_29)
     );
     assert_eq!(g.data_points[0].time_unix_nano, 1_705_327_800_000_000_000);
 
