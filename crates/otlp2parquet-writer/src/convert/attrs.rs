@@ -3,7 +3,7 @@
 
 use otlp2parquet_proto::{AnyValue, KeyValue};
 
-use super::columns::MapCol;
+use super::columns::{EncodedMap, MapCol};
 use crate::value::stringify;
 
 /// Reusable scratch space for stringifying values and ordering keys, so that writing a row
@@ -11,7 +11,7 @@ use crate::value::stringify;
 #[derive(Default)]
 pub(crate) struct AttrWriter {
     text: String,
-    order: Vec<usize>,
+    order: Vec<(u64, usize)>,
 }
 
 impl AttrWriter {
@@ -31,22 +31,23 @@ impl AttrWriter {
         } else {
             let Self { text, order } = self;
             sorted_unique(attrs, order);
-            for kv in order.iter().filter_map(|&i| attrs.get(i)) {
+            for kv in order.iter().filter_map(|&(_, i)| attrs.get(i)) {
                 col.entry(&kv.key, stringify(&kv.value, text));
             }
         }
         col.close();
     }
 
-    /// The map entries of `attrs`, owned, for values repeated on many rows (resource, scope).
-    pub(crate) fn collect<'r>(&mut self, attrs: &'r [KeyValue<'_>]) -> Vec<(&'r str, String)> {
+    /// The map entries of `attrs`, encoded once for values repeated on many rows (resource,
+    /// scope).
+    pub(crate) fn collect(&mut self, attrs: &[KeyValue<'_>]) -> EncodedMap {
         let Self { text, order } = self;
         sorted_unique(attrs, order);
-        order
-            .iter()
-            .filter_map(|&i| attrs.get(i))
-            .map(|kv| (kv.key.as_ref(), stringify(&kv.value, text).to_owned()))
-            .collect()
+        let mut map = EncodedMap::default();
+        for kv in order.iter().filter_map(|&(_, i)| attrs.get(i)) {
+            map.push(&kv.key, stringify(&kv.value, text));
+        }
+        map
     }
 }
 
@@ -58,19 +59,36 @@ fn strictly_sorted(attrs: &[KeyValue<'_>]) -> bool {
         .all(|(a, b)| a.key.as_bytes() < b.key.as_bytes())
 }
 
+/// The first 8 bytes of `key`, big-endian, zero-padded: comparing two prefixes orders keys
+/// like comparing their bytes, except that equal prefixes need the full comparison.
+#[inline]
+fn prefix(key: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    for (d, s) in b.iter_mut().zip(key) {
+        *d = *s;
+    }
+    u64::from_be_bytes(b)
+}
+
 /// Fills `order` with the indices of `attrs` sorted by key, keeping only the last of each
-/// run of equal keys (the stable sort keeps input order within a run).
-fn sorted_unique(attrs: &[KeyValue<'_>], order: &mut Vec<usize>) {
+/// run of equal keys (the stable sort keeps input order within a run). Keys are compared by
+/// their 8-byte prefix first, which settles most comparisons without a `memcmp`.
+fn sorted_unique(attrs: &[KeyValue<'_>], order: &mut Vec<(u64, usize)>) {
     order.clear();
-    order.extend(0..attrs.len());
-    let key = |i: &usize| attrs.get(*i).map(|kv| kv.key.as_bytes());
-    order.sort_by_key(key);
+    order.extend(
+        attrs
+            .iter()
+            .enumerate()
+            .map(|(i, kv)| (prefix(kv.key.as_bytes()), i)),
+    );
+    let key = |i: usize| attrs.get(i).map_or(&[][..], |kv| kv.key.as_bytes());
+    order.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| key(a.1).cmp(key(b.1))));
     let mut write = 0;
     for read in 0..order.len() {
         let (Some(&cur), next) = (order.get(read), order.get(read + 1)) else {
             continue;
         };
-        if next.is_some_and(|n| key(n) == key(&cur)) {
+        if next.is_some_and(|n| n.0 == cur.0 && key(n.1) == key(cur.1)) {
             continue;
         }
         if let Some(slot) = order.get_mut(write) {
@@ -113,9 +131,26 @@ mod tests {
             kv("c", "4"),
             kv("a", "5"),
         ];
+        assert_eq!(unique_indices(&attrs), [4, 2, 3]);
+    }
+
+    #[test]
+    fn sorted_unique_compares_past_the_prefix() {
+        let attrs = [
+            kv("http.response.status_code", "1"),
+            kv("http.response.body.size", "2"),
+            kv("http.res", "3"),
+            kv("http.res\0", "4"),
+            kv("", "5"),
+            kv("http.response.body.size", "6"),
+        ];
+        assert_eq!(unique_indices(&attrs), [4, 2, 3, 5, 0]);
+    }
+
+    fn unique_indices(attrs: &[KeyValue<'_>]) -> Vec<usize> {
         let mut order = Vec::new();
-        sorted_unique(&attrs, &mut order);
-        assert_eq!(order, [4, 2, 3]);
+        sorted_unique(attrs, &mut order);
+        order.iter().map(|&(_, i)| i).collect()
     }
 
     #[test]

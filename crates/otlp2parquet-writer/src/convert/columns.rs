@@ -6,12 +6,13 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{ArrayBuilder, BooleanBufferBuilder, StringBuilder};
+use arrow_array::builder::BooleanBufferBuilder;
 use arrow_array::types::ArrowPrimitiveType;
 use arrow_array::{
-    ArrayRef, BooleanArray, ListArray, MapArray, PrimitiveArray, RecordBatch, StructArray,
+    ArrayRef, BooleanArray, ListArray, MapArray, PrimitiveArray, RecordBatch, StringArray,
+    StructArray,
 };
-use arrow_buffer::{OffsetBuffer, ScalarBuffer};
+use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, DataType, Field, FieldRef, SchemaRef};
 
 use crate::{Table, WriterError, schema};
@@ -29,40 +30,113 @@ pub(crate) trait Column {
     fn finish(self, field: &Field) -> Result<ArrayRef, ArrowError>;
 }
 
-/// A non-nullable Utf8 column.
+/// A non-nullable Utf8 column over plain `Vec`s: appending is a copy and an offset push,
+/// without the null bookkeeping and per-value overflow `expect` of Arrow's `StringBuilder`.
 pub(crate) struct StrCol {
-    b: StringBuilder,
+    bytes: Vec<u8>,
+    offsets: Vec<i32>,
     overflow: bool,
 }
 
 impl StrCol {
     pub(crate) fn with_capacity(rows: usize, bytes: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
         Self {
-            b: StringBuilder::with_capacity(rows, bytes),
+            bytes: Vec::with_capacity(bytes),
+            offsets,
             overflow: false,
         }
     }
 
     #[inline]
     pub(crate) fn push(&mut self, s: &str) {
-        if self.b.values_slice().len() + s.len() > MAX_COLUMN_BYTES {
+        if self.bytes.len() + s.len() > MAX_COLUMN_BYTES {
             self.overflow = true;
-            self.b.append_value("");
         } else {
-            self.b.append_value(s);
+            self.bytes.extend_from_slice(s.as_bytes());
         }
+        self.offsets.push(self.end());
+    }
+
+    /// Appends the strings of `run`: one copy for all of them.
+    #[inline]
+    pub(crate) fn push_run(&mut self, run: &StrRun) {
+        if self.bytes.len() + run.bytes.len() > MAX_COLUMN_BYTES {
+            self.overflow = true;
+            let end = self.end();
+            self.offsets.extend(run.ends.iter().map(|_| end));
+            return;
+        }
+        let base = self.bytes.len();
+        self.bytes.extend_from_slice(run.bytes.as_bytes());
+        // Fits: base + end <= MAX_COLUMN_BYTES, checked above.
+        self.offsets
+            .extend(run.ends.iter().map(|&e| (base + e) as i32));
+    }
+
+    /// The current end offset (`MAX_COLUMN_BYTES` fits an `i32`; the length never exceeds it).
+    #[inline]
+    fn end(&self) -> i32 {
+        self.bytes.len() as i32
     }
 }
 
 impl Column for StrCol {
     fn len(&self) -> usize {
-        self.b.len()
+        self.offsets.len() - 1
     }
     fn overflowed(&self) -> bool {
         self.overflow
     }
-    fn finish(mut self, _field: &Field) -> Result<ArrayRef, ArrowError> {
-        Ok(Arc::new(self.b.finish()))
+    fn finish(self, _field: &Field) -> Result<ArrayRef, ArrowError> {
+        // Every offset is the end of a whole `&str`, so `try_new`'s UTF-8 and boundary
+        // validation (a fast pass over the bytes) always succeeds.
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(self.offsets));
+        let array = StringArray::try_new(offsets, Buffer::from_vec(self.bytes), None)?;
+        Ok(Arc::new(array))
+    }
+}
+
+/// Several strings concatenated, with their end offsets relative to the start: a value that
+/// repeats on many rows (resource and scope attributes), appended with one copy per row.
+#[derive(Default)]
+pub(crate) struct StrRun {
+    bytes: String,
+    ends: Vec<usize>,
+}
+
+impl StrRun {
+    pub(crate) fn push(&mut self, s: &str) {
+        self.bytes.push_str(s);
+        self.ends.push(self.bytes.len());
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub(crate) fn byte_len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+/// Map entries encoded once, appended to many rows.
+#[derive(Default)]
+pub(crate) struct EncodedMap {
+    keys: StrRun,
+    values: StrRun,
+}
+
+impl EncodedMap {
+    pub(crate) fn push(&mut self, key: &str, value: &str) {
+        self.keys.push(key);
+        self.values.push(value);
+    }
+
+    /// Bytes the map adds to a row (keys, values, and one per entry for its offsets).
+    pub(crate) fn row_bytes(&self) -> usize {
+        self.keys.byte_len() + self.values.byte_len() + self.keys.len()
     }
 }
 
@@ -199,6 +273,13 @@ impl MapCol {
     pub(crate) fn entry(&mut self, key: &str, value: &str) {
         self.keys.push(key);
         self.values.push(value);
+    }
+
+    /// Appends all entries of `map` (already sorted and unique) to the current row.
+    #[inline]
+    pub(crate) fn entries(&mut self, map: &EncodedMap) {
+        self.keys.push_run(&map.keys);
+        self.values.push_run(&map.values);
     }
 
     /// Ends the current row's map.

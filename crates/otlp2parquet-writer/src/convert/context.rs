@@ -6,7 +6,7 @@ use arrow_array::types::UInt32Type;
 use otlp2parquet_proto::{Resource, Scope};
 
 use super::attrs::{AttrWriter, service_name};
-use super::columns::{MapCol, PrimCol, StrCol};
+use super::columns::{EncodedMap, MapCol, PrimCol, StrCol};
 use crate::key::safe_service_name;
 
 /// A resource's columns, computed once.
@@ -14,7 +14,7 @@ struct ResourceCtx<'r> {
     service: String,
     service_id: usize,
     schema_url: &'r str,
-    attrs: Vec<(&'r str, String)>,
+    attrs: EncodedMap,
     /// Bytes this resource adds to every row (see [`ScopeCtx::repeat_bytes`]).
     repeat_bytes: u64,
 }
@@ -26,7 +26,7 @@ pub(crate) struct ScopeCtx<'r> {
     version: &'r str,
     schema_url: &'r str,
     dropped: u32,
-    attrs: Vec<(&'r str, String)>,
+    attrs: EncodedMap,
     /// The key-safe service id, the partitioning key of every row of this scope.
     pub(crate) service_id: usize,
     /// Bytes of resource and scope text repeated on every row of this scope: a request
@@ -41,13 +41,6 @@ pub(crate) struct Contexts<'r> {
     scopes: Vec<ScopeCtx<'r>>,
     services: Vec<String>,
     service_ids: HashMap<String, usize>,
-}
-
-fn attr_bytes(attrs: &[(&str, String)]) -> u64 {
-    attrs
-        .iter()
-        .map(|(k, v)| (k.len() + v.len() + 1) as u64)
-        .sum()
 }
 
 impl<'r> Contexts<'r> {
@@ -70,7 +63,7 @@ impl<'r> Contexts<'r> {
             }
         };
         let attrs = w.collect(&resource.attributes);
-        let repeat_bytes = attr_bytes(&attrs) + (service.len() + schema_url.len()) as u64;
+        let repeat_bytes = attrs.row_bytes() as u64 + (service.len() + schema_url.len()) as u64;
         self.resources.push(ResourceCtx {
             service,
             service_id,
@@ -101,7 +94,7 @@ impl<'r> Contexts<'r> {
             version: &scope.version,
             schema_url,
             dropped: scope.dropped_attributes_count,
-            repeat_bytes: resource_bytes + own + attr_bytes(&attrs),
+            repeat_bytes: resource_bytes + own + attrs.row_bytes() as u64,
             attrs,
             service_id,
         });
@@ -167,9 +160,7 @@ impl ResourceScopeCols {
             return;
         };
         self.service.push(&res.service);
-        for (k, v) in &res.attrs {
-            self.resource_attrs.entry(k, v);
-        }
+        self.resource_attrs.entries(&res.attrs);
         self.resource_attrs.close();
         self.scope_name.push(sc.name);
         self.scope_version.push(sc.version);
@@ -178,9 +169,7 @@ impl ResourceScopeCols {
             self.scope_schema_url.push(sc.schema_url);
         }
         if self.parts.scope_attributes {
-            for (k, v) in &sc.attrs {
-                self.scope_attrs.entry(k, v);
-            }
+            self.scope_attrs.entries(&sc.attrs);
             self.scope_attrs.close();
         }
         if self.parts.scope_dropped {
