@@ -20,6 +20,20 @@ pub type TraceId = [u8; 16];
 /// An 8-byte span id; all zeros means absent.
 pub type SpanId = [u8; 8];
 
+/// `Span.SpanKind` names by enum number, as the exporter stores them (SPEC §4.2).
+pub const SPAN_KIND_NAMES: [&str; 6] = [
+    "SPAN_KIND_UNSPECIFIED",
+    "SPAN_KIND_INTERNAL",
+    "SPAN_KIND_SERVER",
+    "SPAN_KIND_CLIENT",
+    "SPAN_KIND_PRODUCER",
+    "SPAN_KIND_CONSUMER",
+];
+
+/// `Status.StatusCode` names by enum number (SPEC §4.2).
+pub const STATUS_CODE_NAMES: [&str; 3] =
+    ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"];
+
 /// `opentelemetry.proto.common.v1.AnyValue`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum AnyValue<'a> {

@@ -479,14 +479,7 @@ pub(super) struct SpanKind;
 
 impl EnumNames for SpanKind {
     const ENUM: &'static str = "SpanKind";
-    const NAMES: &'static [&'static str] = &[
-        "SPAN_KIND_UNSPECIFIED",
-        "SPAN_KIND_INTERNAL",
-        "SPAN_KIND_SERVER",
-        "SPAN_KIND_CLIENT",
-        "SPAN_KIND_PRODUCER",
-        "SPAN_KIND_CONSUMER",
-    ];
+    const NAMES: &'static [&'static str] = &crate::model::SPAN_KIND_NAMES;
 }
 
 /// `opentelemetry.proto.trace.v1.Status.StatusCode`.
@@ -494,8 +487,7 @@ pub(super) struct StatusCode;
 
 impl EnumNames for StatusCode {
     const ENUM: &'static str = "StatusCode";
-    const NAMES: &'static [&'static str] =
-        &["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"];
+    const NAMES: &'static [&'static str] = &crate::model::STATUS_CODE_NAMES;
 }
 
 /// `opentelemetry.proto.metrics.v1.AggregationTemporality`.

@@ -72,19 +72,8 @@ pub const LINKS_TRACE_STATE: &str = "Links.TraceState";
 /// `Links.Attributes`.
 pub const LINKS_ATTRIBUTES: &str = "Links.Attributes";
 
-/// `SpanKind` names by enum number (`opentelemetry.proto.trace.v1.Span.SpanKind`).
-pub const SPAN_KIND_NAMES: [&str; 6] = [
-    "SPAN_KIND_UNSPECIFIED",
-    "SPAN_KIND_INTERNAL",
-    "SPAN_KIND_SERVER",
-    "SPAN_KIND_CLIENT",
-    "SPAN_KIND_PRODUCER",
-    "SPAN_KIND_CONSUMER",
-];
-
-/// `StatusCode` names by enum number (`opentelemetry.proto.trace.v1.Status.StatusCode`).
-pub const STATUS_CODE_NAMES: [&str; 3] =
-    ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"];
+/// `SpanKind` / `StatusCode` names by enum number, defined once in the proto crate.
+pub use otlp2parquet_proto::{SPAN_KIND_NAMES, STATUS_CODE_NAMES};
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     table_schema(
