@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 LIB_CRATES := -p otlp2parquet-proto -p otlp2parquet-common -p otlp2parquet-writer -p otlp2parquet-handlers
-export OTLP2PARQUET_PYTHON ?= $(CURDIR)/.venv/bin/python
+export TEST_PYTHON ?= $(CURDIR)/.venv/bin/python
 
 .PHONY: dev deps pre-commit fmt clippy check test test-unit test-e2e bench serve \
         wasm-full wasm-size wasm-profile

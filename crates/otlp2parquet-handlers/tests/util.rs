@@ -91,7 +91,7 @@ pub fn fixture_names() -> Vec<String> {
 }
 
 pub fn python() -> PathBuf {
-    let p = std::env::var_os("OTLP2PARQUET_PYTHON")
+    let p = std::env::var_os("TEST_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join(".venv/bin/python"));
     assert!(

@@ -32,8 +32,9 @@ impl Server {
         let child = Command::new(env!("CARGO_BIN_EXE_otlp2parquet"))
             .args(["serve", "--output"])
             .arg(dir.join("data"))
+            // A hermetic environment: no OTLP2PARQUET_* or RUST_LOG of the caller's leaks in.
+            .env_clear()
             .env("OTLP2PARQUET_LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .env_remove("RUST_LOG")
             .current_dir(&dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -205,6 +206,7 @@ fn bad_input_gets_otlp_errors_and_the_server_stays_up() {
 #[test]
 fn bad_configuration_stops_the_start_naming_the_key() {
     let out = Command::new(env!("CARGO_BIN_EXE_otlp2parquet"))
+        .env_clear()
         .env("OTLP2PARQUET_BATCH_MAX_ROWS", "many")
         .output()
         .unwrap();
