@@ -19,8 +19,6 @@
 //! protobuf JSON mapping's spelling), which keeps the column valid JSON for `JSONExtract` and
 //! `json_extract`.
 
-use std::fmt::{self, Write as _};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use otlp2parquet_proto::{AnyValue, KeyValue};
@@ -81,67 +79,155 @@ pub fn write_f64(out: &mut String, x: f64) {
         out.push('0');
         return;
     }
-    let Some(buf) = shortest_scientific(x.abs()) else {
-        // Unreachable: the longest `{:e}` of an f64 is 23 bytes. Fall back to the plain form.
-        let _ = write!(out, "{}", x.abs());
-        return;
-    };
-    let sci = buf.as_str();
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
-    let (first, rest) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let exponent: i32 = exp.parse().unwrap_or(0);
-    // value = 0.DIGITS × 10^n with DIGITS = first + rest (k digits)
-    let k = 1 + rest.len() as i32;
-    let n = exponent + 1;
+    let d = Digits::short(x.abs()).unwrap_or_else(|| Digits::ryu(x.abs()));
+    let (digits, n) = (d.as_bytes(), d.n);
+    // value = 0.DIGITS × 10^n with DIGITS = `digits` (k of them, no leading or trailing zero)
+    let k = digits.len() as i32;
     if k <= n && n <= 21 {
-        out.push_str(first);
-        out.push_str(rest);
+        push_ascii(out, digits);
         push_zeros(out, n - k);
     } else if 0 < n && n <= 21 {
-        // 1 ≤ n < k: the point falls inside the digits, after `first` and n − 1 digits of `rest`.
-        let split = (n - 1) as usize;
-        out.push_str(first);
-        out.push_str(rest.get(..split).unwrap_or(rest));
+        // 1 ≤ n < k: the point falls inside the digits.
+        let (int, frac) = digits.split_at_checked(n as usize).unwrap_or((digits, &[]));
+        push_ascii(out, int);
         out.push('.');
-        out.push_str(rest.get(split..).unwrap_or(""));
+        push_ascii(out, frac);
     } else if -6 < n && n <= 0 {
         out.push_str("0.");
         push_zeros(out, -n);
-        out.push_str(first);
-        out.push_str(rest);
+        push_ascii(out, digits);
     } else {
-        out.push_str(first);
+        let (first, rest) = digits.split_at_checked(1).unwrap_or((digits, &[]));
+        push_ascii(out, first);
         if !rest.is_empty() {
             out.push('.');
-            out.push_str(rest);
+            push_ascii(out, rest);
         }
         out.push('e');
-        out.push_str(exp);
+        write_i64(out, i64::from(n - 1));
     }
 }
 
-/// The shortest round-trip digits of the finite, positive `x` as `d[.ddd]e[-]N`.
-///
-/// `{:e}` finds them but breaks a tie between two equally close shortest candidates upwards,
-/// where Python's `repr` (the reference) and JavaScript engines pick the even one: 2⁻²⁵ is
-/// `2.9802322387695312e-8`, not `…313`. Rounding the exact value to the same number of digits
-/// (`{:.Ne}`, which rounds half to even) gives the closest candidate; it replaces the `{:e}`
-/// digits when it also round-trips. A tie needs the exact binary value to sit half a unit past
-/// the last digit, which is only possible with 16 or 17 digits, so shorter outputs skip this.
-fn shortest_scientific(x: f64) -> Option<StackStr> {
-    let mut shortest = StackStr::new();
-    write!(shortest, "{x:e}").ok()?;
-    let mantissa = shortest.as_str().split_once('e').map_or("", |(m, _)| m);
-    let digits = mantissa.len() - usize::from(mantissa.contains('.'));
-    if digits < 16 {
-        return Some(shortest);
+/// The significant digits of a finite, positive double, from Ryu's text.
+struct Digits {
+    buf: [u8; 24],
+    len: usize,
+    /// The decimal point position: value = 0.DIGITS × 10^n.
+    n: i32,
+}
+
+impl Digits {
+    /// The fast path for doubles with few decimals (`123.456`, `0.25`, `1500`), which is what
+    /// durations, ratios and sizes usually are: the smallest `k` for which `x × 10^k` is an
+    /// integer `m` below 10^15 that divides back to `x` exactly, if any.
+    ///
+    /// Then `m / 10^k` is a decimal that rounds to `x`, and the only one with `k` decimals:
+    /// with `m < 10^15` the spacing 10^-k exceeds the width of the interval of reals that
+    /// round to `x` (at most one ulp, < `x` × 2.3e-16). A shorter decimal, if one exists, is
+    /// therefore `m` with trailing zeros, which are stripped; so the digits are the shortest
+    /// round-trip digits, as Ryu would give (no tie can arise between unique candidates).
+    /// Products and quotients are exact or correctly rounded: 10^k ≤ 10^22 is exact.
+    fn short(x: f64) -> Option<Self> {
+        const LIMIT: f64 = 1e15;
+        if !(1e-7..LIMIT).contains(&x) {
+            return None;
+        }
+        let mut scale = 1.0f64;
+        for k in 0..=22 {
+            let y = x * scale;
+            if y >= LIMIT {
+                return None;
+            }
+            // `0 < y < 10^15`: the cast is exact exactly when `y` is an integer (and cheaper
+            // than `fract`, a libm call without SSE4.1).
+            let m = y as u64;
+            if m as f64 == y && m as f64 / scale == x {
+                return Some(Self::decimal(m, k));
+            }
+            scale *= 10.0;
+        }
+        None
     }
-    let mut nearest = StackStr::new();
-    write!(nearest, "{:.*e}", digits - 1, x).ok()?;
-    if nearest.as_str() != shortest.as_str() && nearest.as_str().parse::<f64>() == Ok(x) {
-        return Some(nearest);
+
+    /// The digits of `m × 10^-k` (`m > 0`).
+    fn decimal(m: u64, k: i32) -> Self {
+        let mut digits = [0u8; 20];
+        let start = decimal_digits(m, &mut digits);
+        let all = digits.get(start..).unwrap_or_default();
+        let mut d = Digits {
+            buf: [0; 24],
+            len: 0,
+            n: all.len() as i32 - k,
+        };
+        let significant = all.len() - all.iter().rev().take_while(|&&b| b == b'0').count();
+        let kept = all.get(..significant).unwrap_or_default();
+        if let Some(dst) = d.buf.get_mut(..kept.len()) {
+            dst.copy_from_slice(kept);
+            d.len = kept.len();
+        }
+        d
     }
-    Some(shortest)
+
+    /// Ryu finds the shortest digits that round-trip and, of two equally close candidates,
+    /// picks the even one, as Python's `repr` (the reference) and JavaScript engines do: 2⁻²⁵
+    /// is `2.9802322387695312e-8`, not `…313`. Only its layout differs (`1.0`, `0.001`,
+    /// `1e21`), so its text `M[.F][eX]` is taken apart here.
+    fn ryu(x: f64) -> Self {
+        let mut ryu = ryu::Buffer::new();
+        let text = ryu.format_finite(x).as_bytes();
+        let (mantissa, exp) = match text.iter().position(|&b| b == b'e') {
+            Some(at) => {
+                let (m, e) = text.split_at(at);
+                (m, parse_exponent(e.get(1..).unwrap_or_default()))
+            }
+            None => (text, 0),
+        };
+        let mut d = Digits {
+            buf: [0; 24],
+            len: 0,
+            n: exp,
+        };
+        let mut seen_point = false;
+        for &b in mantissa {
+            if b == b'.' {
+                seen_point = true;
+            } else if b == b'0' && d.len == 0 {
+                // A leading zero: `0.00ddd` moves the point left once per fraction zero.
+                if seen_point {
+                    d.n -= 1;
+                }
+            } else {
+                if let Some(slot) = d.buf.get_mut(d.len) {
+                    *slot = b;
+                }
+                d.len += 1;
+                if !seen_point {
+                    d.n += 1;
+                }
+            }
+        }
+        // Trailing zeros (`1000.0`, `1.0`) are not significant digits.
+        while d.len > 0 && d.buf.get(d.len - 1) == Some(&b'0') {
+            d.len -= 1;
+        }
+        d
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// Ryu's exponent digits (`-7`, `21`).
+fn parse_exponent(e: &[u8]) -> i32 {
+    let (negative, digits) = match e.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, e),
+    };
+    let n = digits
+        .iter()
+        .fold(0i32, |n, &b| n * 10 + i32::from(b.wrapping_sub(b'0')));
+    if negative { -n } else { n }
 }
 
 fn push_zeros(out: &mut String, count: i32) {
@@ -150,8 +236,65 @@ fn push_zeros(out: &mut String, count: i32) {
     }
 }
 
+/// Two-digit pairs `00`..`99`, so an integer is written two digits per division.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "evaluated at compile time: an out-of-bounds index fails the build, never a request"
+)]
+const DIGIT_PAIRS: [[u8; 2]; 100] = {
+    let mut table = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        table[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    table
+};
+
+/// Appends `i` in decimal, as `Display` would, without the formatting machinery.
 fn write_i64(out: &mut String, i: i64) {
-    let _ = write!(out, "{i}");
+    if i < 0 {
+        out.push('-');
+    }
+    let mut buf = [0u8; 20];
+    let at = decimal_digits(i.unsigned_abs(), &mut buf);
+    push_ascii(out, buf.get(at..).unwrap_or_default());
+}
+
+/// Appends ASCII digits; for a few bytes this is cheaper than `from_utf8` and `push_str`.
+#[inline]
+fn push_ascii(out: &mut String, digits: &[u8]) {
+    out.reserve(digits.len());
+    out.extend(digits.iter().map(|&b| char::from(b)));
+}
+
+/// Writes the decimal digits of `n` at the end of `buf`; returns where they start.
+fn decimal_digits(mut n: u64, buf: &mut [u8; 20]) -> usize {
+    let mut at = buf.len();
+    while n >= 100 {
+        let pair = DIGIT_PAIRS
+            .get((n % 100) as usize)
+            .copied()
+            .unwrap_or_default();
+        n /= 100;
+        at -= 2;
+        if let Some(dst) = buf.get_mut(at..at + 2) {
+            dst.copy_from_slice(&pair);
+        }
+    }
+    if n >= 10 {
+        let pair = DIGIT_PAIRS.get(n as usize).copied().unwrap_or_default();
+        at -= 2;
+        if let Some(dst) = buf.get_mut(at..at + 2) {
+            dst.copy_from_slice(&pair);
+        }
+    } else {
+        at -= 1;
+        if let Some(dst) = buf.get_mut(at) {
+            *dst = b'0' + n as u8;
+        }
+    }
+    at
 }
 
 /// Appends the compact JSON form of `v` (SPEC §4's form of arrays and kvlists).
@@ -267,38 +410,6 @@ fn write_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// A fixed-size stack buffer that `{:e}` formats into without allocating.
-struct StackStr {
-    buf: [u8; 32],
-    len: usize,
-}
-
-impl StackStr {
-    fn new() -> Self {
-        StackStr {
-            buf: [0; 32],
-            len: 0,
-        }
-    }
-
-    fn as_str(&self) -> &str {
-        self.buf
-            .get(..self.len)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .unwrap_or("")
-    }
-}
-
-impl fmt::Write for StackStr {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len + s.len();
-        let dst = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,6 +438,53 @@ mod tests {
         assert_eq!(f(123.456), "123.456");
         // A tie between two shortest candidates goes to the even digit, like Python's repr.
         assert_eq!(f(2f64.powi(-25)), "2.9802322387695312e-8");
+    }
+
+    fn int(i: i64) -> String {
+        let mut s = String::from("x");
+        write_i64(&mut s, i);
+        s
+    }
+
+    #[test]
+    fn integers_print_like_display() {
+        for i in [
+            0, 1, 9, 10, 99, 100, 101, 999, 1000, 200, 404, -1, -10, -100, -12345,
+        ] {
+            assert_eq!(int(i), format!("x{i}"));
+        }
+        assert_eq!(int(i64::MAX), "x9223372036854775807");
+        assert_eq!(int(i64::MIN), "x-9223372036854775808");
+        for p in 0..19 {
+            let x = 10i64.pow(p);
+            for i in [x - 1, x, x + 1, -x] {
+                assert_eq!(int(i), format!("x{i}"));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_integer_prints_like_display(i: i64) {
+            proptest::prop_assert_eq!(int(i), format!("x{i}"));
+        }
+
+        #[test]
+        fn the_short_path_agrees_with_ryu(m in 1u64..1_000_000_000_000_000, k in 0i32..23) {
+            let x = m as f64 / 10f64.powi(k);
+            if let Some(short) = Digits::short(x) {
+                let ryu = Digits::ryu(x);
+                proptest::prop_assert_eq!((short.as_bytes(), short.n), (ryu.as_bytes(), ryu.n));
+            }
+        }
+
+        #[test]
+        fn doubles_round_trip(bits: u64) {
+            let x = f64::from_bits(bits);
+            proptest::prop_assume!(x.is_finite());
+            let s = f(x);
+            proptest::prop_assert_eq!(s.parse::<f64>().ok(), Some(x), "{}", s);
+        }
     }
 
     #[test]

@@ -6,13 +6,13 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::BooleanBufferBuilder;
+use arrow_array::builder::{ArrayBuilder, BooleanBufferBuilder, StringBuilder};
 use arrow_array::types::ArrowPrimitiveType;
 use arrow_array::{
-    ArrayRef, BooleanArray, ListArray, MapArray, PrimitiveArray, RecordBatch, StringArray,
+    Array, ArrayRef, BooleanArray, ListArray, MapArray, PrimitiveArray, RecordBatch, StringArray,
     StructArray,
 };
-use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+use arrow_buffer::{OffsetBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, DataType, Field, FieldRef, SchemaRef};
 
 use crate::{Table, WriterError, schema};
@@ -30,113 +30,120 @@ pub(crate) trait Column {
     fn finish(self, field: &Field) -> Result<ArrayRef, ArrowError>;
 }
 
-/// A non-nullable Utf8 column over plain `Vec`s: appending is a copy and an offset push,
-/// without the null bookkeeping and per-value overflow `expect` of Arrow's `StringBuilder`.
+/// A non-nullable Utf8 column. Arrow's `StringBuilder` takes `&str`, already valid UTF-8, so
+/// finishing it skips the full validation pass `StringArray::try_new` would make; the length
+/// check here keeps its offset-overflow `expect` from ever firing.
 pub(crate) struct StrCol {
-    bytes: Vec<u8>,
-    offsets: Vec<i32>,
+    builder: StringBuilder,
     overflow: bool,
 }
 
 impl StrCol {
     pub(crate) fn with_capacity(rows: usize, bytes: usize) -> Self {
-        let mut offsets = Vec::with_capacity(rows + 1);
-        offsets.push(0);
         Self {
-            bytes: Vec::with_capacity(bytes),
-            offsets,
+            builder: StringBuilder::with_capacity(rows, bytes),
             overflow: false,
         }
     }
 
     #[inline]
     pub(crate) fn push(&mut self, s: &str) {
-        if self.bytes.len() + s.len() > MAX_COLUMN_BYTES {
+        if self.builder.values_slice().len() + s.len() > MAX_COLUMN_BYTES {
             self.overflow = true;
+            self.builder.append_value("");
         } else {
-            self.bytes.extend_from_slice(s.as_bytes());
+            self.builder.append_value(s);
         }
-        self.offsets.push(self.end());
     }
 
     /// Appends the strings of `run`: one copy for all of them.
     #[inline]
     pub(crate) fn push_run(&mut self, run: &StrRun) {
-        if self.bytes.len() + run.bytes.len() > MAX_COLUMN_BYTES {
+        let bytes = run.array.values().len();
+        if self.builder.values_slice().len() + bytes > MAX_COLUMN_BYTES
+            || self.builder.append_array(&run.array).is_err()
+        {
             self.overflow = true;
-            let end = self.end();
-            self.offsets.extend(run.ends.iter().map(|_| end));
-            return;
+            self.builder.append_value_n("", run.array.len());
         }
-        let base = self.bytes.len();
-        self.bytes.extend_from_slice(run.bytes.as_bytes());
-        // Fits: base + end <= MAX_COLUMN_BYTES, checked above.
-        self.offsets
-            .extend(run.ends.iter().map(|&e| (base + e) as i32));
-    }
-
-    /// The current end offset (`MAX_COLUMN_BYTES` fits an `i32`; the length never exceeds it).
-    #[inline]
-    fn end(&self) -> i32 {
-        self.bytes.len() as i32
     }
 }
 
 impl Column for StrCol {
     fn len(&self) -> usize {
-        self.offsets.len() - 1
+        self.builder.len()
     }
     fn overflowed(&self) -> bool {
         self.overflow
     }
-    fn finish(self, _field: &Field) -> Result<ArrayRef, ArrowError> {
-        // Every offset is the end of a whole `&str`, so `try_new`'s UTF-8 and boundary
-        // validation (a fast pass over the bytes) always succeeds.
-        let offsets = OffsetBuffer::new(ScalarBuffer::from(self.offsets));
-        let array = StringArray::try_new(offsets, Buffer::from_vec(self.bytes), None)?;
-        Ok(Arc::new(array))
+    fn finish(mut self, _field: &Field) -> Result<ArrayRef, ArrowError> {
+        Ok(Arc::new(self.builder.finish()))
     }
 }
 
-/// Several strings concatenated, with their end offsets relative to the start: a value that
-/// repeats on many rows (resource and scope attributes), appended with one copy per row.
-#[derive(Default)]
+/// Several strings as one array: a value that repeats on many rows (resource and scope
+/// attributes), appended with one copy per row.
 pub(crate) struct StrRun {
-    bytes: String,
-    ends: Vec<usize>,
+    array: StringArray,
 }
 
 impl StrRun {
-    pub(crate) fn push(&mut self, s: &str) {
-        self.bytes.push_str(s);
-        self.ends.push(self.bytes.len());
+    fn new(strings: &[&str]) -> Self {
+        let bytes = strings.iter().map(|s| s.len()).sum();
+        let mut builder = StringBuilder::with_capacity(strings.len(), bytes);
+        for s in strings {
+            builder.append_value(s);
+        }
+        Self {
+            array: builder.finish(),
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.ends.len()
+        self.array.len()
     }
 
     pub(crate) fn byte_len(&self) -> usize {
-        self.bytes.len()
+        self.array.values().len()
     }
 }
 
 /// Map entries encoded once, appended to many rows.
-#[derive(Default)]
 pub(crate) struct EncodedMap {
     keys: StrRun,
     values: StrRun,
 }
 
 impl EncodedMap {
-    pub(crate) fn push(&mut self, key: &str, value: &str) {
-        self.keys.push(key);
-        self.values.push(value);
+    /// The map of `entries`, already sorted and unique.
+    pub(crate) fn new(keys: &[&str], values: &[&str]) -> Self {
+        Self {
+            keys: StrRun::new(keys),
+            values: StrRun::new(values),
+        }
     }
 
     /// Bytes the map adds to a row (keys, values, and one per entry for its offsets).
     pub(crate) fn row_bytes(&self) -> usize {
-        self.keys.byte_len() + self.values.byte_len() + self.keys.len()
+        self.byte_len() + self.len()
+    }
+
+    /// Number of entries.
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Bytes of keys and values.
+    pub(crate) fn byte_len(&self) -> usize {
+        self.key_bytes() + self.value_bytes()
+    }
+
+    pub(crate) fn key_bytes(&self) -> usize {
+        self.keys.byte_len()
+    }
+
+    pub(crate) fn value_bytes(&self) -> usize {
+        self.values.byte_len()
     }
 }
 
@@ -262,9 +269,19 @@ pub(crate) struct MapCol {
 
 impl MapCol {
     pub(crate) fn with_capacity(rows: usize, entries: usize, bytes: usize) -> Self {
+        Self::with_sizes(rows, entries, bytes / 2, bytes / 2)
+    }
+
+    /// A column sized for `entries` entries of `key_bytes` and `value_bytes` in all.
+    pub(crate) fn with_sizes(
+        rows: usize,
+        entries: usize,
+        key_bytes: usize,
+        value_bytes: usize,
+    ) -> Self {
         Self {
-            keys: StrCol::with_capacity(entries, bytes / 2),
-            values: StrCol::with_capacity(entries, bytes / 2),
+            keys: StrCol::with_capacity(entries, key_bytes),
+            values: StrCol::with_capacity(entries, value_bytes),
             offsets: Offsets::with_capacity(rows),
         }
     }

@@ -114,6 +114,45 @@ impl<'r> Contexts<'r> {
     fn resource_of(&self, scope: &ScopeCtx<'r>) -> Option<&ResourceCtx<'r>> {
         self.resources.get(scope.resource)
     }
+
+    /// What rows of the scopes `scopes` add to each resource/scope column, to size them
+    /// exactly: growing a column by doubling copies it several times.
+    fn sizes(&self, scopes: impl Iterator<Item = usize>) -> Sizes {
+        let mut z = Sizes::default();
+        for sc in scopes.filter_map(|i| self.scope(i)) {
+            let Some(res) = self.resource_of(sc) else {
+                continue;
+            };
+            z.service += res.service.len();
+            z.resource_url += res.schema_url.len();
+            z.resource_entries += res.attrs.len();
+            z.resource_keys += res.attrs.key_bytes();
+            z.resource_values += res.attrs.value_bytes();
+            z.scope_url += sc.schema_url.len();
+            z.scope_name += sc.name.len();
+            z.scope_version += sc.version.len();
+            z.scope_entries += sc.attrs.len();
+            z.scope_keys += sc.attrs.key_bytes();
+            z.scope_values += sc.attrs.value_bytes();
+        }
+        z
+    }
+}
+
+/// Bytes (and map entries) of the resource/scope columns of a batch.
+#[derive(Default)]
+struct Sizes {
+    service: usize,
+    resource_url: usize,
+    resource_entries: usize,
+    resource_keys: usize,
+    resource_values: usize,
+    scope_url: usize,
+    scope_name: usize,
+    scope_version: usize,
+    scope_entries: usize,
+    scope_keys: usize,
+    scope_values: usize,
 }
 
 /// Which resource/scope columns a table has.
@@ -138,18 +177,37 @@ pub(crate) struct ResourceScopeCols {
 }
 
 impl ResourceScopeCols {
-    pub(crate) fn with_capacity(rows: usize, parts: Parts) -> Self {
-        let opt = |on: bool| if on { rows } else { 0 };
+    /// Columns sized for rows of the scopes `scopes` (one item per row).
+    pub(crate) fn with_capacity(
+        ctx: &Contexts<'_>,
+        scopes: impl ExactSizeIterator<Item = usize>,
+        parts: Parts,
+    ) -> Self {
+        let rows = scopes.len();
+        let z = ctx.sizes(scopes);
+        let opt = |on: bool, n: usize| if on { n } else { 0 };
+        let urls = parts.schema_urls;
+        let scope_attrs = parts.scope_attributes;
         Self {
             parts,
-            service: StrCol::with_capacity(rows, rows * 16),
-            resource_schema_url: StrCol::with_capacity(opt(parts.schema_urls), 0),
-            resource_attrs: MapCol::with_capacity(rows, rows * 4, rows * 128),
-            scope_schema_url: StrCol::with_capacity(opt(parts.schema_urls), 0),
-            scope_name: StrCol::with_capacity(rows, rows * 16),
-            scope_version: StrCol::with_capacity(rows, rows * 8),
-            scope_attrs: MapCol::with_capacity(opt(parts.scope_attributes), 0, 0),
-            scope_dropped: PrimCol::with_capacity(opt(parts.scope_dropped)),
+            service: StrCol::with_capacity(rows, z.service),
+            resource_schema_url: StrCol::with_capacity(opt(urls, rows), opt(urls, z.resource_url)),
+            resource_attrs: MapCol::with_sizes(
+                rows,
+                z.resource_entries,
+                z.resource_keys,
+                z.resource_values,
+            ),
+            scope_schema_url: StrCol::with_capacity(opt(urls, rows), opt(urls, z.scope_url)),
+            scope_name: StrCol::with_capacity(rows, z.scope_name),
+            scope_version: StrCol::with_capacity(rows, z.scope_version),
+            scope_attrs: MapCol::with_sizes(
+                opt(scope_attrs, rows),
+                opt(scope_attrs, z.scope_entries),
+                opt(scope_attrs, z.scope_keys),
+                opt(scope_attrs, z.scope_values),
+            ),
+            scope_dropped: PrimCol::with_capacity(opt(parts.scope_dropped, rows)),
         }
     }
 

@@ -4,8 +4,8 @@ use arrow_array::RecordBatch;
 use arrow_array::types::{TimestampMillisecondType, TimestampNanosecondType, UInt8Type};
 use otlp2parquet_proto::{LogRecord, LogsRequest};
 
-use super::attrs::AttrWriter;
-use super::columns::{Batch, MapCol, PrimCol, StrCol};
+use super::attrs::{AttrWriter, map_col};
+use super::columns::{Batch, PrimCol, StrCol};
 use super::context::{Contexts, Parts, ResourceScopeCols};
 use super::group::{Groups, Timed, or_received, timestamp, whole_seconds_ms};
 use crate::ids::hex_id;
@@ -83,14 +83,14 @@ fn build(
     let mut severity_text = StrCol::with_capacity(n, n * 5);
     let mut severity_number = PrimCol::<UInt8Type>::with_capacity(n);
     let mut body = StrCol::with_capacity(n, n * 64);
-    let mut log_attrs = MapCol::with_capacity(n, n * 4, n * 64);
+    let mut log_attrs = map_col(rows.iter().map(|r| r.row.record.attributes.as_slice()));
     let mut event_name = StrCol::with_capacity(n, 0);
     let parts = Parts {
         schema_urls: true,
         scope_attributes: true,
         scope_dropped: false,
     };
-    let mut rs = ResourceScopeCols::with_capacity(n, parts);
+    let mut rs = ResourceScopeCols::with_capacity(ctx, rows.iter().map(|r| r.row.scope), parts);
     let mut hex = [0u8; 32];
 
     for Timed { time, row } in rows {

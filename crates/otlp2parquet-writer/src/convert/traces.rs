@@ -4,7 +4,7 @@ use arrow_array::RecordBatch;
 use arrow_array::types::{TimestampNanosecondType, UInt64Type};
 use otlp2parquet_proto::{Span, TracesRequest};
 
-use super::attrs::AttrWriter;
+use super::attrs::{AttrWriter, map_col};
 use super::columns::{Batch, ListCol, MapCol, PrimCol, StrCol};
 use super::context::{Contexts, Parts, ResourceScopeCols};
 use super::group::{Groups, Timed, or_received, timestamp};
@@ -94,7 +94,7 @@ fn build(
     let mut trace_state = StrCol::with_capacity(n, 0);
     let mut span_name = StrCol::with_capacity(n, n * 24);
     let mut span_kind = StrCol::with_capacity(n, n * 16);
-    let mut span_attrs = MapCol::with_capacity(n, n * 8, n * 128);
+    let mut span_attrs = map_col(rows.iter().map(|r| r.row.span.attributes.as_slice()));
     let mut duration = PrimCol::<UInt64Type>::with_capacity(n);
     let mut status_code = StrCol::with_capacity(n, n * 17);
     let mut status_message = StrCol::with_capacity(n, 0);
@@ -110,7 +110,7 @@ fn build(
         scope_attributes: false,
         scope_dropped: false,
     };
-    let mut rs = ResourceScopeCols::with_capacity(n, parts);
+    let mut rs = ResourceScopeCols::with_capacity(ctx, rows.iter().map(|r| r.row.scope), parts);
     let mut hex = [0u8; 32];
 
     for Timed { time, row } in rows {

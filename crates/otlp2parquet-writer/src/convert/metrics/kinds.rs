@@ -23,10 +23,10 @@ use crate::{Table, WriterError};
 type Rows<'a, 'r, D, P> = &'a [Timed<PointRow<'r, D, P>>];
 
 /// Leading and exemplar columns, sized for `rows`.
-fn shared<D, P: Point>(rows: Rows<'_, '_, D, P>) -> (Leading, ExemplarCols) {
+fn shared<D, P: Point>(rows: Rows<'_, '_, D, P>, ctx: &Contexts<'_>) -> (Leading, ExemplarCols) {
     let n = rows.len();
     (
-        Leading::with_capacity(n),
+        Leading::with_capacity(ctx, rows),
         ExemplarCols::with_capacity(n, exemplar_count(rows)),
     )
 }
@@ -90,7 +90,7 @@ pub(super) fn gauge(
     ctx: &Contexts<'_>,
     w: &mut AttrWriter,
 ) -> Result<RecordBatch, WriterError> {
-    let (mut leading, mut exemplars) = shared(rows);
+    let (mut leading, mut exemplars) = shared(rows, ctx);
     let mut number = NumberCols::with_capacity(rows.len());
     for Timed { time, row } in rows {
         leading.append(ctx, row, *time, w);
@@ -110,7 +110,7 @@ pub(super) fn sum(
     w: &mut AttrWriter,
 ) -> Result<RecordBatch, WriterError> {
     let n = rows.len();
-    let (mut leading, mut exemplars) = shared(rows);
+    let (mut leading, mut exemplars) = shared(rows, ctx);
     let mut number = NumberCols::with_capacity(n);
     let mut temporality = PrimCol::<Int32Type>::with_capacity(n);
     let mut monotonic = BoolCol::with_capacity(n);
@@ -138,7 +138,7 @@ pub(super) fn histogram(
     let n = rows.len();
     let buckets: usize = rows.iter().map(|r| r.row.point.bucket_counts.len()).sum();
     let bounds: usize = rows.iter().map(|r| r.row.point.explicit_bounds.len()).sum();
-    let (mut leading, mut exemplars) = shared(rows);
+    let (mut leading, mut exemplars) = shared(rows, ctx);
     let mut count = PrimCol::<UInt64Type>::with_capacity(n);
     let mut sum = PrimCol::<Float64Type>::with_capacity(n);
     let mut bucket_counts = ListCol::new(n, PrimCol::<UInt64Type>::with_capacity(buckets));
@@ -183,7 +183,7 @@ pub(super) fn exponential_histogram(
         .iter()
         .map(|r| r.row.point.negative.bucket_counts.len())
         .sum();
-    let (mut leading, mut exemplars) = shared(rows);
+    let (mut leading, mut exemplars) = shared(rows, ctx);
     let mut count = PrimCol::<UInt64Type>::with_capacity(n);
     let mut sum = PrimCol::<Float64Type>::with_capacity(n);
     let mut scale = PrimCol::<Int32Type>::with_capacity(n);
@@ -235,7 +235,7 @@ pub(super) fn summary(
 ) -> Result<RecordBatch, WriterError> {
     let n = rows.len();
     let quantiles: usize = rows.iter().map(|r| r.row.point.quantile_values.len()).sum();
-    let mut leading = Leading::with_capacity(n);
+    let mut leading = Leading::with_capacity(ctx, rows);
     let mut count = PrimCol::<UInt64Type>::with_capacity(n);
     let mut sum = PrimCol::<Float64Type>::with_capacity(n);
     let mut quantile = ListCol::new(n, PrimCol::<Float64Type>::with_capacity(quantiles));

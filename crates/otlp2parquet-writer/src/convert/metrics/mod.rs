@@ -10,7 +10,7 @@ use otlp2parquet_proto::{
     MetricsRequest, NumberDataPoint, SummaryDataPoint,
 };
 
-use super::attrs::AttrWriter;
+use super::attrs::{AttrWriter, map_col};
 use super::columns::{Batch, ListCol, MapCol, PrimCol, StrCol};
 use super::context::{Contexts, Parts, ResourceScopeCols};
 use super::group::{Groups, or_received, timestamp};
@@ -259,18 +259,24 @@ pub(crate) struct Leading {
 }
 
 impl Leading {
-    pub(crate) fn with_capacity(n: usize) -> Self {
+    /// Columns sized for `rows`.
+    pub(crate) fn with_capacity<D, P: Point>(
+        ctx: &Contexts<'_>,
+        rows: &[super::group::Timed<PointRow<'_, D, P>>],
+    ) -> Self {
+        let n = rows.len();
         let parts = Parts {
             schema_urls: true,
             scope_attributes: true,
             scope_dropped: true,
         };
+        let metric_bytes = |f: fn(&Metric<'_>) -> usize| rows.iter().map(|r| f(r.row.metric)).sum();
         Self {
-            rs: ResourceScopeCols::with_capacity(n, parts),
-            name: StrCol::with_capacity(n, n * 24),
-            description: StrCol::with_capacity(n, n * 32),
-            unit: StrCol::with_capacity(n, n * 4),
-            attributes: MapCol::with_capacity(n, n * 4, n * 64),
+            rs: ResourceScopeCols::with_capacity(ctx, rows.iter().map(|r| r.row.scope), parts),
+            name: StrCol::with_capacity(n, metric_bytes(|m| m.name.len())),
+            description: StrCol::with_capacity(n, metric_bytes(|m| m.description.len())),
+            unit: StrCol::with_capacity(n, metric_bytes(|m| m.unit.len())),
+            attributes: map_col(rows.iter().map(|r| r.row.point.attributes())),
             start_time: PrimCol::with_capacity(n),
             time: PrimCol::with_capacity(n),
         }
