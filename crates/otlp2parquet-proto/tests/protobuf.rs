@@ -540,6 +540,49 @@ fn attribute_fast_path_keeps_varint_semantics() {
 }
 
 #[test]
+fn scalar_attribute_fast_path_matches_prost() {
+    let bodies = [
+        f_varint(3, 200),
+        f_varint(3, 0),
+        f_varint(3, u64::MAX), // -1, a ten-byte varint
+        f_varint(3, 1 << 63),  // i64::MIN
+        f_fixed64(4, 1.5f64.to_bits()),
+        f_fixed64(4, (-0.0f64).to_bits()),
+        f_fixed64(4, f64::INFINITY.to_bits()),
+        f_varint(2, 1),
+        f_varint(2, 0),
+        f_varint(2, 2),                            // any non-zero varint is true
+        f_varint(2, 300),                          // a two-byte bool takes the general path
+        [f_varint(3, 7), f_varint(3, 8)].concat(), // two fields: general path, last wins
+        [f_varint(2, 1), f_varint(3, 8)].concat(),
+    ];
+    for any in &bodies {
+        for key in ["http.response.status_code", "", "clé"] {
+            let kv = [f_len(1, key.as_bytes()), f_len(2, any)].concat();
+            assert_same_as_prost_logs(&logs_with_record(&f_len(6, &kv)));
+        }
+    }
+    let kv = [f_len(1, b"k"), f_len(2, &f_varint(3, 200))].concat();
+    let body = logs_with_record(&f_len(6, &kv));
+    assert_eq!(
+        only_record(&LogsRequest::decode_protobuf(&body).unwrap()).attributes[0].value,
+        AnyValue::Int(200)
+    );
+    // An invalid key is reported by the general path, with its field path.
+    let kv = [f_len(1, &[b'a', 0xff]), f_len(2, &f_varint(3, 1))].concat();
+    let err = LogsRequest::decode_protobuf(&logs_with_record(&f_len(6, &kv))).unwrap_err();
+    assert!(
+        err.message()
+            .ends_with("attributes.key: invalid UTF-8 at byte 1"),
+        "{}",
+        err.message()
+    );
+    // A truncated double is an error, not a fast-path value.
+    let kv = [f_len(1, b"k"), vec![0x12, 5, 0x21, 0, 0, 0, 0]].concat();
+    assert!(LogsRequest::decode_protobuf(&logs_with_record(&f_len(6, &kv))).is_err());
+}
+
+#[test]
 fn groups_and_invalid_wire_types_are_errors() {
     // Field 99 as a start-group (wire type 3) and as wire type 7.
     for wire in [3u8, 4, 6, 7] {

@@ -1,7 +1,7 @@
 //! `opentelemetry.proto.common.v1` and `resource.v1`: values, attributes, resource, scope.
 
 use super::error::Error;
-use super::reader::{Value, for_each_field};
+use super::reader::{Value, for_each_field, read_varint};
 use crate::model::{AnyValue, KeyValue, Resource, Scope};
 use std::borrow::Cow;
 
@@ -97,7 +97,7 @@ fn push_key_value<'a>(
     buf: &'a [u8],
     depth: usize,
 ) -> Result<(), Error> {
-    if let Some(kv) = string_attribute(buf) {
+    if let Some(kv) = string_attribute(buf).or_else(|| scalar_attribute(buf)) {
         out.push(kv);
         return Ok(());
     }
@@ -143,6 +143,45 @@ fn string_attribute(buf: &[u8]) -> Option<KeyValue<'_>> {
     Some(KeyValue {
         key: Cow::Borrowed(text.get(..key_len)?),
         value: AnyValue::String(Cow::Borrowed(text.get(key_len + 4..)?)),
+    })
+}
+
+/// The fast path for a short key with an int, double or bool value, encoded the canonical
+/// way: `0a klen key 12 alen tag payload`, the value message holding exactly one field
+/// (`18` varint int, `21` fixed64 double, `10` one-byte varint bool). It skips the two
+/// generic field loops of the general decoder and gives the same value; anything else
+/// returns `None` and takes the general path, which also produces the errors.
+#[inline]
+fn scalar_attribute(buf: &[u8]) -> Option<KeyValue<'_>> {
+    let (&[0x0a, key_len], rest) = buf.split_first_chunk::<2>()? else {
+        return None;
+    };
+    if key_len >= 0x80 {
+        return None;
+    }
+    let (key, rest) = rest.split_at_checked(usize::from(key_len))?;
+    let (&[0x12, any_len, tag], payload) = rest.split_first_chunk::<3>()? else {
+        return None;
+    };
+    if any_len >= 0x80 || usize::from(any_len) != payload.len() + 1 {
+        return None;
+    }
+    let value = match (tag, payload) {
+        (0x18, _) => {
+            let mut p = payload;
+            let v = read_varint(&mut p).ok()?;
+            if !p.is_empty() {
+                return None;
+            }
+            AnyValue::Int(v as i64)
+        }
+        (0x21, _) => AnyValue::Double(f64::from_le_bytes(payload.try_into().ok()?)),
+        (0x10, &[b]) if b < 0x80 => AnyValue::Bool(b != 0),
+        _ => return None,
+    };
+    Some(KeyValue {
+        key: Cow::Borrowed(std::str::from_utf8(key).ok()?),
+        value,
     })
 }
 

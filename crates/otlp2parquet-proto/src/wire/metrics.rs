@@ -2,12 +2,15 @@
 
 use super::common::{merge_resource, merge_scope, push_attribute};
 use super::error::Error;
-use super::reader::{Value, count_len_field, for_each_field, push_with};
+use super::reader::{Value, count_len_field, for_each_field, push_with, take_exact};
 use crate::model::{
     Buckets, Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram,
-    HistogramDataPoint, Metric, MetricData, MetricsRequest, NumberDataPoint, NumberValue,
+    HistogramDataPoint, KeyValue, Metric, MetricData, MetricsRequest, NumberDataPoint, NumberValue,
     ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint, ValueAtQuantile,
 };
+
+/// Scratch space for a data point's attributes.
+type Attrs<'a> = Vec<KeyValue<'a>>;
 
 pub(super) fn request(buf: &[u8]) -> Result<MetricsRequest<'_>, Error> {
     let mut out = MetricsRequest::default();
@@ -41,12 +44,16 @@ fn resource_metrics<'a>(out: &mut ResourceMetrics<'a>, buf: &'a [u8]) -> Result<
 
 fn scope_metrics<'a>(out: &mut ScopeMetrics<'a>, buf: &'a [u8]) -> Result<(), Error> {
     out.metrics.reserve(count_len_field(buf, 2));
+    // Point attributes are collected here, reused from point to point, and then moved into a
+    // `Vec` of exactly their number.
+    let mut attrs = Vec::new();
     for_each_field(buf, |field, v| {
         match field {
             1 => merge_scope(&mut out.scope, v)?,
             2 => {
                 let buf = v.bytes("metrics")?;
-                push_with(&mut out.metrics, |m| metric(m, buf)).map_err(|e| e.at("metrics"))?;
+                push_with(&mut out.metrics, |m| metric(m, buf, &mut attrs))
+                    .map_err(|e| e.at("metrics"))?;
             }
             3 => out.schema_url = v.str("schema_url")?,
             _ => {}
@@ -70,7 +77,11 @@ macro_rules! oneof_member {
     }};
 }
 
-fn metric<'a>(out: &mut Metric<'a>, buf: &'a [u8]) -> Result<(), Error> {
+fn metric<'a>(
+    out: &mut Metric<'a>,
+    buf: &'a [u8],
+    attrs: &mut Vec<KeyValue<'a>>,
+) -> Result<(), Error> {
     for_each_field(buf, |field, v| {
         match field {
             1 => out.name = v.str("name")?,
@@ -79,31 +90,32 @@ fn metric<'a>(out: &mut Metric<'a>, buf: &'a [u8]) -> Result<(), Error> {
             5 => {
                 let buf = v.bytes("gauge")?;
                 if let Some(g) = oneof_member!(&mut out.data, Gauge) {
-                    gauge(g, buf).map_err(|e| e.at("gauge"))?;
+                    gauge(g, buf, attrs).map_err(|e| e.at("gauge"))?;
                 }
             }
             7 => {
                 let buf = v.bytes("sum")?;
                 if let Some(s) = oneof_member!(&mut out.data, Sum) {
-                    sum(s, buf).map_err(|e| e.at("sum"))?;
+                    sum(s, buf, attrs).map_err(|e| e.at("sum"))?;
                 }
             }
             9 => {
                 let buf = v.bytes("histogram")?;
                 if let Some(h) = oneof_member!(&mut out.data, Histogram) {
-                    histogram(h, buf).map_err(|e| e.at("histogram"))?;
+                    histogram(h, buf, attrs).map_err(|e| e.at("histogram"))?;
                 }
             }
             10 => {
                 let buf = v.bytes("exponential_histogram")?;
                 if let Some(h) = oneof_member!(&mut out.data, ExponentialHistogram) {
-                    exponential_histogram(h, buf).map_err(|e| e.at("exponential_histogram"))?;
+                    exponential_histogram(h, buf, attrs)
+                        .map_err(|e| e.at("exponential_histogram"))?;
                 }
             }
             11 => {
                 let buf = v.bytes("summary")?;
                 if let Some(s) = oneof_member!(&mut out.data, Summary) {
-                    summary(s, buf).map_err(|e| e.at("summary"))?;
+                    summary(s, buf, attrs).map_err(|e| e.at("summary"))?;
                 }
             }
             12 => push_attribute(&mut out.metadata, v, "metadata")?,
@@ -113,21 +125,21 @@ fn metric<'a>(out: &mut Metric<'a>, buf: &'a [u8]) -> Result<(), Error> {
     })
 }
 
-fn gauge<'a>(out: &mut Gauge<'a>, buf: &'a [u8]) -> Result<(), Error> {
+fn gauge<'a>(out: &mut Gauge<'a>, buf: &'a [u8], attrs: &mut Attrs<'a>) -> Result<(), Error> {
     out.data_points.reserve(count_len_field(buf, 1));
     for_each_field(buf, |field, v| {
         if field == 1 {
-            push_number_point(&mut out.data_points, v)?;
+            push_number_point(&mut out.data_points, v, attrs)?;
         }
         Ok(())
     })
 }
 
-fn sum<'a>(out: &mut Sum<'a>, buf: &'a [u8]) -> Result<(), Error> {
+fn sum<'a>(out: &mut Sum<'a>, buf: &'a [u8], attrs: &mut Attrs<'a>) -> Result<(), Error> {
     out.data_points.reserve(count_len_field(buf, 1));
     for_each_field(buf, |field, v| {
         match field {
-            1 => push_number_point(&mut out.data_points, v)?,
+            1 => push_number_point(&mut out.data_points, v, attrs)?,
             2 => out.aggregation_temporality = v.int32("aggregation_temporality")?,
             3 => out.is_monotonic = v.bool("is_monotonic")?,
             _ => {}
@@ -136,13 +148,17 @@ fn sum<'a>(out: &mut Sum<'a>, buf: &'a [u8]) -> Result<(), Error> {
     })
 }
 
-fn histogram<'a>(out: &mut Histogram<'a>, buf: &'a [u8]) -> Result<(), Error> {
+fn histogram<'a>(
+    out: &mut Histogram<'a>,
+    buf: &'a [u8],
+    attrs: &mut Attrs<'a>,
+) -> Result<(), Error> {
     out.data_points.reserve(count_len_field(buf, 1));
     for_each_field(buf, |field, v| {
         match field {
             1 => {
                 let buf = v.bytes("data_points")?;
-                push_with(&mut out.data_points, |p| histogram_point(p, buf))
+                push_with(&mut out.data_points, |p| histogram_point(p, buf, attrs))
                     .map_err(|e| e.at("data_points"))?;
             }
             2 => out.aggregation_temporality = v.int32("aggregation_temporality")?,
@@ -155,13 +171,14 @@ fn histogram<'a>(out: &mut Histogram<'a>, buf: &'a [u8]) -> Result<(), Error> {
 fn exponential_histogram<'a>(
     out: &mut ExponentialHistogram<'a>,
     buf: &'a [u8],
+    attrs: &mut Attrs<'a>,
 ) -> Result<(), Error> {
     out.data_points.reserve(count_len_field(buf, 1));
     for_each_field(buf, |field, v| {
         match field {
             1 => {
                 let buf = v.bytes("data_points")?;
-                push_with(&mut out.data_points, |p| exponential_point(p, buf))
+                push_with(&mut out.data_points, |p| exponential_point(p, buf, attrs))
                     .map_err(|e| e.at("data_points"))?;
             }
             2 => out.aggregation_temporality = v.int32("aggregation_temporality")?,
@@ -171,25 +188,33 @@ fn exponential_histogram<'a>(
     })
 }
 
-fn summary<'a>(out: &mut Summary<'a>, buf: &'a [u8]) -> Result<(), Error> {
+fn summary<'a>(out: &mut Summary<'a>, buf: &'a [u8], attrs: &mut Attrs<'a>) -> Result<(), Error> {
     out.data_points.reserve(count_len_field(buf, 1));
     for_each_field(buf, |field, v| {
         if field == 1 {
             let buf = v.bytes("data_points")?;
-            push_with(&mut out.data_points, |p| summary_point(p, buf))
+            push_with(&mut out.data_points, |p| summary_point(p, buf, attrs))
                 .map_err(|e| e.at("data_points"))?;
         }
         Ok(())
     })
 }
 
-fn push_number_point<'a>(out: &mut Vec<NumberDataPoint<'a>>, v: Value<'a>) -> Result<(), Error> {
+fn push_number_point<'a>(
+    out: &mut Vec<NumberDataPoint<'a>>,
+    v: Value<'a>,
+    attrs: &mut Attrs<'a>,
+) -> Result<(), Error> {
     let buf = v.bytes("data_points")?;
-    push_with(out, |p| number_point(p, buf)).map_err(|e| e.at("data_points"))
+    push_with(out, |p| number_point(p, buf, attrs)).map_err(|e| e.at("data_points"))
 }
 
-fn number_point<'a>(out: &mut NumberDataPoint<'a>, buf: &'a [u8]) -> Result<(), Error> {
-    out.attributes.reserve(count_len_field(buf, 7));
+fn number_point<'a>(
+    out: &mut NumberDataPoint<'a>,
+    buf: &'a [u8],
+    attrs: &mut Attrs<'a>,
+) -> Result<(), Error> {
+    attrs.clear();
     for_each_field(buf, |field, v| {
         match field {
             2 => out.start_time_unix_nano = v.fixed64("start_time_unix_nano")?,
@@ -197,16 +222,22 @@ fn number_point<'a>(out: &mut NumberDataPoint<'a>, buf: &'a [u8]) -> Result<(), 
             4 => out.value = NumberValue::Double(v.double("as_double")?),
             5 => push_exemplar(&mut out.exemplars, v)?,
             6 => out.value = NumberValue::Int(v.sfixed64("as_int")?),
-            7 => push_attribute(&mut out.attributes, v, "attributes")?,
+            7 => push_attribute(attrs, v, "attributes")?,
             8 => out.flags = v.uint32("flags")?,
             _ => {}
         }
         Ok(())
-    })
+    })?;
+    out.attributes = take_exact(attrs);
+    Ok(())
 }
 
-fn histogram_point<'a>(out: &mut HistogramDataPoint<'a>, buf: &'a [u8]) -> Result<(), Error> {
-    out.attributes.reserve(count_len_field(buf, 9));
+fn histogram_point<'a>(
+    out: &mut HistogramDataPoint<'a>,
+    buf: &'a [u8],
+    attrs: &mut Attrs<'a>,
+) -> Result<(), Error> {
+    attrs.clear();
     for_each_field(buf, |field, v| {
         match field {
             2 => out.start_time_unix_nano = v.fixed64("start_time_unix_nano")?,
@@ -216,24 +247,27 @@ fn histogram_point<'a>(out: &mut HistogramDataPoint<'a>, buf: &'a [u8]) -> Resul
             6 => v.push_fixed64s(&mut out.bucket_counts, "bucket_counts")?,
             7 => v.push_doubles(&mut out.explicit_bounds, "explicit_bounds")?,
             8 => push_exemplar(&mut out.exemplars, v)?,
-            9 => push_attribute(&mut out.attributes, v, "attributes")?,
+            9 => push_attribute(attrs, v, "attributes")?,
             10 => out.flags = v.uint32("flags")?,
             11 => out.min = Some(v.double("min")?),
             12 => out.max = Some(v.double("max")?),
             _ => {}
         }
         Ok(())
-    })
+    })?;
+    out.attributes = take_exact(attrs);
+    Ok(())
 }
 
 fn exponential_point<'a>(
     out: &mut ExponentialHistogramDataPoint<'a>,
     buf: &'a [u8],
+    attrs: &mut Attrs<'a>,
 ) -> Result<(), Error> {
-    out.attributes.reserve(count_len_field(buf, 1));
+    attrs.clear();
     for_each_field(buf, |field, v| {
         match field {
-            1 => push_attribute(&mut out.attributes, v, "attributes")?,
+            1 => push_attribute(attrs, v, "attributes")?,
             2 => out.start_time_unix_nano = v.fixed64("start_time_unix_nano")?,
             3 => out.time_unix_nano = v.fixed64("time_unix_nano")?,
             4 => out.count = v.fixed64("count")?,
@@ -250,7 +284,9 @@ fn exponential_point<'a>(
             _ => {}
         }
         Ok(())
-    })
+    })?;
+    out.attributes = take_exact(attrs);
+    Ok(())
 }
 
 fn merge_buckets(out: &mut Buckets, v: Value<'_>, name: &'static str) -> Result<(), Error> {
@@ -265,8 +301,12 @@ fn merge_buckets(out: &mut Buckets, v: Value<'_>, name: &'static str) -> Result<
     .map_err(|e| e.at(name))
 }
 
-fn summary_point<'a>(out: &mut SummaryDataPoint<'a>, buf: &'a [u8]) -> Result<(), Error> {
-    out.attributes.reserve(count_len_field(buf, 7));
+fn summary_point<'a>(
+    out: &mut SummaryDataPoint<'a>,
+    buf: &'a [u8],
+    attrs: &mut Attrs<'a>,
+) -> Result<(), Error> {
+    attrs.clear();
     for_each_field(buf, |field, v| {
         match field {
             2 => out.start_time_unix_nano = v.fixed64("start_time_unix_nano")?,
@@ -278,12 +318,14 @@ fn summary_point<'a>(out: &mut SummaryDataPoint<'a>, buf: &'a [u8]) -> Result<()
                 push_with(&mut out.quantile_values, |q| value_at_quantile(q, buf))
                     .map_err(|e| e.at("quantile_values"))?;
             }
-            7 => push_attribute(&mut out.attributes, v, "attributes")?,
+            7 => push_attribute(attrs, v, "attributes")?,
             8 => out.flags = v.uint32("flags")?,
             _ => {}
         }
         Ok(())
-    })
+    })?;
+    out.attributes = take_exact(attrs);
+    Ok(())
 }
 
 fn value_at_quantile(out: &mut ValueAtQuantile, buf: &[u8]) -> Result<(), Error> {

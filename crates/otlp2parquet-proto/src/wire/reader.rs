@@ -361,6 +361,19 @@ pub(super) fn push_with<T: Default>(
     }
 }
 
+/// Moves the elements of `scratch` into a new `Vec` of exactly their number, leaving `scratch`
+/// empty but with its capacity: decoding repeated fields into a reused scratch `Vec` and then
+/// moving them out costs one exact allocation, where pushing into a fresh `Vec` reallocates as
+/// it grows and counting the fields first costs a second pass over the message.
+#[allow(
+    clippy::drain_collect,
+    reason = "`mem::take` would hand the scratch buffer away, so the next use grows from nothing"
+)]
+#[inline]
+pub(super) fn take_exact<T>(scratch: &mut Vec<T>) -> Vec<T> {
+    scratch.drain(..).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,6 +389,17 @@ mod tests {
         assert!(read_varint(&mut &over[..]).is_err());
         assert!(read_varint(&mut &[0x80, 0x80][..]).is_err());
         assert!(read_varint(&mut &[0xff; 11][..]).is_err());
+    }
+
+    #[test]
+    fn take_exact_moves_everything_and_keeps_the_scratch() {
+        let mut scratch = Vec::with_capacity(16);
+        scratch.extend([1, 2, 3]);
+        let taken = take_exact(&mut scratch);
+        assert_eq!(taken, [1, 2, 3]);
+        assert_eq!(taken.capacity(), 3);
+        assert!(scratch.is_empty());
+        assert!(scratch.capacity() >= 16);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use super::common::{merge_resource, merge_scope, push_attribute};
 use super::error::Error;
-use super::reader::{Value, count_len_field, for_each_field, push_with};
-use crate::model::{Event, Link, ResourceSpans, ScopeSpans, Span, Status, TracesRequest};
+use super::reader::{Value, count_len_field, for_each_field, push_with, take_exact};
+use crate::model::{Event, KeyValue, Link, ResourceSpans, ScopeSpans, Span, Status, TracesRequest};
 
 pub(super) fn request(buf: &[u8]) -> Result<TracesRequest<'_>, Error> {
     let mut out = TracesRequest::default();
@@ -37,12 +37,14 @@ fn resource_spans<'a>(out: &mut ResourceSpans<'a>, buf: &'a [u8]) -> Result<(), 
 
 fn scope_spans<'a>(out: &mut ScopeSpans<'a>, buf: &'a [u8]) -> Result<(), Error> {
     out.spans.reserve(count_len_field(buf, 2));
+    let mut attrs = Vec::new();
     for_each_field(buf, |field, v| {
         match field {
             1 => merge_scope(&mut out.scope, v)?,
             2 => {
                 let buf = v.bytes("spans")?;
-                push_with(&mut out.spans, |s| span(s, buf)).map_err(|e| e.at("spans"))?;
+                push_with(&mut out.spans, |s| span(s, buf, &mut attrs))
+                    .map_err(|e| e.at("spans"))?;
             }
             3 => out.schema_url = v.str("schema_url")?,
             _ => {}
@@ -51,8 +53,10 @@ fn scope_spans<'a>(out: &mut ScopeSpans<'a>, buf: &'a [u8]) -> Result<(), Error>
     })
 }
 
-fn span<'a>(out: &mut Span<'a>, buf: &'a [u8]) -> Result<(), Error> {
-    out.attributes.reserve(count_len_field(buf, 9));
+/// Decodes a span; its attributes are collected in `attrs` (reused from span to span) and
+/// then moved into a `Vec` of exactly their number.
+fn span<'a>(out: &mut Span<'a>, buf: &'a [u8], attrs: &mut Vec<KeyValue<'a>>) -> Result<(), Error> {
+    attrs.clear();
     for_each_field(buf, |field, v| {
         match field {
             1 => out.trace_id = v.trace_id("trace_id")?,
@@ -63,7 +67,7 @@ fn span<'a>(out: &mut Span<'a>, buf: &'a [u8]) -> Result<(), Error> {
             6 => out.kind = v.int32("kind")?,
             7 => out.start_time_unix_nano = v.fixed64("start_time_unix_nano")?,
             8 => out.end_time_unix_nano = v.fixed64("end_time_unix_nano")?,
-            9 => push_attribute(&mut out.attributes, v, "attributes")?,
+            9 => push_attribute(attrs, v, "attributes")?,
             10 => out.dropped_attributes_count = v.uint32("dropped_attributes_count")?,
             11 => {
                 let buf = v.bytes("events")?;
@@ -80,7 +84,9 @@ fn span<'a>(out: &mut Span<'a>, buf: &'a [u8]) -> Result<(), Error> {
             _ => {}
         }
         Ok(())
-    })
+    })?;
+    out.attributes = take_exact(attrs);
+    Ok(())
 }
 
 fn event<'a>(out: &mut Event<'a>, buf: &'a [u8]) -> Result<(), Error> {
