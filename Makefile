@@ -41,7 +41,7 @@ test-unit:
 
 ## test-e2e: only the end-to-end tests (ClickHouse via chdb and DuckDB read our files back)
 test-e2e: deps
-	$(CARGO) test -p otlp2parquet-handlers --test e2e
+	$(CARGO) test -p otlp2parquet-handlers --test tests e2e::
 
 ## bench: criterion benches of the pure core (decode, convert, encode, end to end)
 bench:
