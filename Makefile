@@ -37,11 +37,13 @@ test: deps fmt check clippy
 	$(CARGO) test --workspace --doc
 
 test-unit:
-	$(CARGO) test --workspace --all-targets --all-features -- --skip e2e::
+	$(CARGO) test --workspace --all-targets --all-features --exclude otlp2parquet -- --skip e2e::
 
-## test-e2e: only the end-to-end tests (ClickHouse via chdb and DuckDB read our files back)
+## test-e2e: only the end-to-end tests: the server binary on a real port; ClickHouse (chdb),
+## DuckDB and the reference implementation reading our files back
 test-e2e: deps
 	$(CARGO) test -p otlp2parquet-handlers --test tests e2e::
+	$(CARGO) test -p otlp2parquet --test tests
 
 ## bench: criterion benches of the pure core (decode, convert, encode, end to end)
 bench:
