@@ -1,24 +1,31 @@
 //! Parquet encoding (SPEC §5.4): one in-memory file per partition.
 //!
-//! Every file is written the same way: the configured codec (zstd level 1 by default), dictionary
-//! encoding, page-level statistics with column and offset indexes (so ClickHouse and DuckDB can
-//! skip pages by time or service), row groups of at most `row_group_rows` rows, and footer
-//! key-value metadata naming the schema (`otlp2parquet.schema` = `<table>/v1`) and the writer
-//! version (`otlp2parquet.version`, SPEC §4.4). The Arrow schema is embedded too (parquet-rs
-//! default), so readers get `Timestamp(…, "UTC")` and the map/list field names back exactly.
+//! Every file is written the same way: the configured codec (zstd level 1 by default), row
+//! groups of at most `row_group_rows` rows, page statistics with column and offset indexes (so
+//! ClickHouse and DuckDB can skip pages by time or service), and footer key-value metadata naming
+//! the schema (`otlp2parquet.schema` = `<table>/v1`) and the writer version
+//! (`otlp2parquet.version`, SPEC §4.4). The Arrow schema is embedded too, so readers get
+//! `Timestamp(…, "UTC")` and the map/list field names back exactly.
+//!
+//! Dictionary encoding is on by default and switched off, column by column, only where values
+//! are unique by nature; map and list leaves carry no statistics. See [`column_encoding`] and
+//! `docs/adr/0004-parquet-encoding.md` for the policy and the figures behind it.
 //!
 //! Page size and write batch size stay at parquet-rs's defaults (1 MiB, 1 024 rows): on 200 000
 //! log-like rows, batch sizes of 8 Ki and 32 Ki rows and 8 MiB pages were within noise of them.
-//! What does cost time is the dictionary on columns that are unique per row (ids, nanosecond
-//! times): the encoder fills a 1 MiB dictionary, then falls back to plain; turning dictionaries
-//! off everywhere halved encoding time on that data and made the file ~9 % smaller, but SPEC
-//! §5.4 asks for dictionaries on, so they stay on.
+use std::cell::RefCell;
+use std::sync::Arc;
+
 use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
 use otlp2parquet_common::config::ParquetCompression;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
+use parquet::arrow::{ArrowSchemaConverter, ArrowWriter, add_encoded_arrow_schema_to_metadata};
+use parquet::basic::{Compression, Encoding, Type as PhysicalType, ZstdLevel};
+use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
+use parquet::schema::types::{ColumnPath, SchemaDescriptor};
 
 use crate::{Table, VERSION, WriterError};
 
@@ -27,6 +34,47 @@ pub const SCHEMA_METADATA_KEY: &str = "otlp2parquet.schema";
 
 /// Footer metadata key holding the writer version (SPEC §4.4).
 pub const VERSION_METADATA_KEY: &str = "otlp2parquet.version";
+
+/// Top-level columns whose values are (nearly) unique row by row: times in nanoseconds, ids,
+/// durations and measured values. A dictionary of them is as large as the data, so they are
+/// written without one.
+const UNIQUE_COLUMNS: &[&str] = &[
+    "Timestamp",
+    "TimestampTime",
+    "TimeUnix",
+    "TraceId",
+    "SpanId",
+    "ParentSpanId",
+    "Duration",
+    "Value",
+    "Sum",
+    "Count",
+    "Min",
+    "Max",
+    "BucketCounts",
+    "PositiveBucketCounts",
+    "NegativeBucketCounts",
+    "ValueAtQuantiles.Value",
+    "Events.Timestamp",
+    "Links.TraceId",
+    "Links.SpanId",
+    "Exemplars.TimeUnix",
+    "Exemplars.Value",
+    "Exemplars.TraceId",
+    "Exemplars.SpanId",
+];
+
+/// Attribute maps of single events (a log record, a span, a span event or link, an exemplar).
+/// Their keys repeat and keep a dictionary; their values carry per-event data (ids, paths,
+/// sizes, durations) and are written without one. Resource, scope and metric point attributes
+/// are bounded by nature and keep dictionaries for keys and values.
+const EVENT_ATTRIBUTE_COLUMNS: &[&str] = &[
+    "LogAttributes",
+    "SpanAttributes",
+    "Events.Attributes",
+    "Links.Attributes",
+    "Exemplars.FilteredAttributes",
+];
 
 /// How files are encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +95,45 @@ impl Default for ParquetOptions {
     }
 }
 
+/// How one leaf column is written: the outcome of the policy in [`column_encoding`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ColumnEncoding {
+    /// Whether values go through a dictionary page.
+    pub(crate) dictionary: bool,
+    /// The value encoding when there is no dictionary (`None`: parquet-rs's default, PLAIN).
+    pub(crate) encoding: Option<Encoding>,
+    /// Which statistics the column gets.
+    pub(crate) statistics: EnabledStatistics,
+}
+
+/// The encoding policy for the leaf column at `path` (as in the Parquet schema, e.g.
+/// `["LogAttributes", "entries", "value"]`) of physical type `physical`.
+///
+/// - Dictionary on, except for [`UNIQUE_COLUMNS`] and the values of event attribute maps.
+/// - Integer columns without a dictionary (times, durations, counts) are DELTA_BINARY_PACKED:
+///   times are sorted, so their deltas take a few bits instead of 64.
+/// - Top-level columns get page statistics (and so a column index); leaves inside maps and
+///   lists get none: a min/max over all keys or all values of a page selects nothing, and
+///   computing it costs two comparisons per value.
+pub(crate) fn column_encoding(path: &[String], physical: PhysicalType) -> ColumnEncoding {
+    let top = path.first().map(String::as_str).unwrap_or_default();
+    let nested = path.len() > 1;
+    let map_value = path.last().is_some_and(|leaf| leaf == "value")
+        && path.iter().any(|part| part == "entries");
+    let dictionary =
+        !(UNIQUE_COLUMNS.contains(&top) || (map_value && EVENT_ATTRIBUTE_COLUMNS.contains(&top)));
+    let integer = matches!(physical, PhysicalType::INT32 | PhysicalType::INT64);
+    ColumnEncoding {
+        dictionary,
+        encoding: (!dictionary && integer).then_some(Encoding::DELTA_BINARY_PACKED),
+        statistics: if nested {
+            EnabledStatistics::None
+        } else {
+            EnabledStatistics::Page
+        },
+    }
+}
+
 /// Encodes `batches` (all in `table`'s schema, already ordered by time) as one Parquet file.
 ///
 /// With no batches the file holds no rows, in the schema of [`crate::schema::schema`]. A batch
@@ -64,19 +151,124 @@ pub fn encode_parquet(
         Some(batch) => batch.schema(),
         None => crate::schema::schema(table),
     };
+    let plan = cached_plan(table, &schema, opts).map_err(parquet_error)?;
     let capacity: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
     // Compressed Parquet is usually several times smaller than the Arrow data it came from.
     let buffer = Vec::with_capacity(capacity / 4 + 4096);
-    let props = writer_properties(table, opts);
-    let mut writer = ArrowWriter::try_new(buffer, schema, Some(props)).map_err(parquet_error)?;
+    let options = ArrowWriterOptions::new()
+        .with_properties(plan.props.clone())
+        .with_parquet_schema(plan.descr.clone())
+        // The plan's properties already hold the encoded Arrow schema.
+        .with_skip_arrow_metadata(true);
+    let mut writer =
+        ArrowWriter::try_new_with_options(buffer, schema, options).map_err(parquet_error)?;
     for batch in batches {
         writer.write(batch).map_err(parquet_error)?;
     }
     writer.into_inner().map_err(parquet_error)
 }
 
-/// The writer properties every file of `table` is written with.
+/// The writer properties every file of `table` is written with (see [`column_encoding`]).
 pub fn writer_properties(table: Table, opts: &ParquetOptions) -> WriterProperties {
+    let schema = crate::schema::schema(table);
+    match ArrowSchemaConverter::new().convert(&schema) {
+        Ok(descr) => properties(table, &descr, opts),
+        // The table schemas always convert; without leaves there is nothing to set per column.
+        Err(_) => base_properties(table, opts).build(),
+    }
+}
+
+/// What writing a file in one schema needs besides the rows, computed once per schema.
+struct Plan {
+    table: Table,
+    opts: ParquetOptions,
+    schema: SchemaRef,
+    descr: SchemaDescriptor,
+    /// Per-column settings and footer metadata, the encoded Arrow schema included.
+    props: WriterProperties,
+}
+
+thread_local! {
+    /// Plans of the schemas this thread wrote last: a request usually writes several files of the
+    /// same table, and building a plan (schema conversion, Arrow IPC schema encoding, per-column
+    /// properties) costs as much as encoding a few hundred rows.
+    static PLANS: RefCell<Vec<Arc<Plan>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// At most this many plans are kept per thread: one per table, with room for test schemas.
+const MAX_PLANS: usize = 16;
+
+fn cached_plan(
+    table: Table,
+    schema: &SchemaRef,
+    opts: &ParquetOptions,
+) -> Result<Arc<Plan>, ParquetError> {
+    let found = PLANS.with_borrow(|plans| {
+        plans
+            .iter()
+            .find(|p| {
+                p.table == table
+                    && p.opts == *opts
+                    && (Arc::ptr_eq(&p.schema, schema) || p.schema == *schema)
+            })
+            .cloned()
+    });
+    if let Some(plan) = found {
+        return Ok(plan);
+    }
+    let plan = Arc::new(new_plan(table, schema, opts)?);
+    PLANS.with_borrow_mut(|plans| {
+        if plans.len() >= MAX_PLANS {
+            plans.remove(0);
+        }
+        plans.push(Arc::clone(&plan));
+    });
+    Ok(plan)
+}
+
+fn new_plan(table: Table, schema: &SchemaRef, opts: &ParquetOptions) -> Result<Plan, ParquetError> {
+    let descr = ArrowSchemaConverter::new().convert(schema)?;
+    let mut props = properties(table, &descr, opts);
+    add_encoded_arrow_schema_to_metadata(schema, &mut props);
+    Ok(Plan {
+        table,
+        opts: *opts,
+        schema: Arc::clone(schema),
+        descr,
+        props,
+    })
+}
+
+/// File-wide settings plus the per-column policy for every leaf of `descr`.
+fn properties(table: Table, descr: &SchemaDescriptor, opts: &ParquetOptions) -> WriterProperties {
+    let mut builder = base_properties(table, opts);
+    for column in descr.columns() {
+        let path = column.path();
+        let policy = column_encoding(path.parts(), column.physical_type());
+        builder = apply(builder, path, policy);
+    }
+    builder.build()
+}
+
+fn apply(
+    mut builder: WriterPropertiesBuilder,
+    path: &ColumnPath,
+    policy: ColumnEncoding,
+) -> WriterPropertiesBuilder {
+    if !policy.dictionary {
+        builder = builder.set_column_dictionary_enabled(path.clone(), false);
+    }
+    if let Some(encoding) = policy.encoding {
+        builder = builder.set_column_encoding(path.clone(), encoding);
+    }
+    if policy.statistics != EnabledStatistics::Page {
+        builder = builder.set_column_statistics_enabled(path.clone(), policy.statistics);
+    }
+    builder
+}
+
+/// Settings shared by every column of every file.
+fn base_properties(table: Table, opts: &ParquetOptions) -> WriterPropertiesBuilder {
     let compression = match opts.compression {
         ParquetCompression::Zstd => Compression::ZSTD(ZstdLevel::default()),
         ParquetCompression::Snappy => Compression::SNAPPY,
@@ -96,5 +288,82 @@ pub fn writer_properties(table: Table, opts: &ParquetOptions) -> WriterPropertie
             KeyValue::new(SCHEMA_METADATA_KEY.to_owned(), table.schema_id().to_owned()),
             KeyValue::new(VERSION_METADATA_KEY.to_owned(), VERSION.to_owned()),
         ]))
-        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(parts: &[&str]) -> Vec<String> {
+        parts.iter().map(|p| (*p).to_owned()).collect()
+    }
+
+    #[test]
+    fn unique_columns_have_no_dictionary_and_delta_integers() {
+        let ts = column_encoding(&path(&["Timestamp"]), PhysicalType::INT64);
+        assert!(!ts.dictionary);
+        assert_eq!(ts.encoding, Some(Encoding::DELTA_BINARY_PACKED));
+        assert_eq!(ts.statistics, EnabledStatistics::Page);
+        let id = column_encoding(&path(&["TraceId"]), PhysicalType::BYTE_ARRAY);
+        assert!(!id.dictionary);
+        assert_eq!(id.encoding, None);
+        let value = column_encoding(&path(&["Value"]), PhysicalType::DOUBLE);
+        assert!(!value.dictionary);
+        assert_eq!(value.encoding, None);
+    }
+
+    #[test]
+    fn repetitive_columns_keep_the_dictionary() {
+        for name in [
+            "ServiceName",
+            "SeverityText",
+            "SpanName",
+            "MetricName",
+            "Body",
+        ] {
+            let c = column_encoding(&path(&[name]), PhysicalType::BYTE_ARRAY);
+            assert!(c.dictionary, "{name}");
+            assert_eq!(c.statistics, EnabledStatistics::Page, "{name}");
+        }
+        let start = column_encoding(&path(&["StartTimeUnix"]), PhysicalType::INT64);
+        assert!(start.dictionary);
+        assert_eq!(start.encoding, None);
+    }
+
+    #[test]
+    fn map_and_list_leaves() {
+        let key = column_encoding(
+            &path(&["LogAttributes", "entries", "key"]),
+            PhysicalType::BYTE_ARRAY,
+        );
+        assert!(key.dictionary);
+        assert_eq!(key.statistics, EnabledStatistics::None);
+        let value = column_encoding(
+            &path(&["SpanAttributes", "entries", "value"]),
+            PhysicalType::BYTE_ARRAY,
+        );
+        assert!(!value.dictionary);
+        assert_eq!(value.statistics, EnabledStatistics::None);
+        let resource = column_encoding(
+            &path(&["ResourceAttributes", "entries", "value"]),
+            PhysicalType::BYTE_ARRAY,
+        );
+        assert!(resource.dictionary);
+        let nested = column_encoding(
+            &path(&["Events.Attributes", "list", "item", "entries", "value"]),
+            PhysicalType::BYTE_ARRAY,
+        );
+        assert!(!nested.dictionary);
+        let bounds = column_encoding(
+            &path(&["ExplicitBounds", "list", "item"]),
+            PhysicalType::DOUBLE,
+        );
+        assert!(bounds.dictionary);
+        assert_eq!(bounds.statistics, EnabledStatistics::None);
+        let times = column_encoding(
+            &path(&["Events.Timestamp", "list", "item"]),
+            PhysicalType::INT64,
+        );
+        assert_eq!(times.encoding, Some(Encoding::DELTA_BINARY_PACKED));
+    }
 }

@@ -1,6 +1,6 @@
 //! Layout of the files `encode_parquet` writes (SPEC §4.4, §5.4): read back with parquet-rs, a
-//! file has the codec, row groups, statistics, page indexes and footer metadata we promise, and
-//! its data round-trips.
+//! file has the codec, row groups, statistics, page indexes, per-column encodings
+//! (docs/adr/0004-parquet-encoding.md) and footer metadata we promise, and its data round-trips.
 
 use std::sync::Arc;
 
@@ -175,11 +175,20 @@ fn statistics_dictionary_and_page_indexes_are_written() {
     let meta = reader.metadata();
     for rg in meta.row_groups() {
         for column in rg.columns() {
-            let stats = column
-                .statistics()
-                .unwrap_or_else(|| panic!("no statistics for {}", column.column_path()));
-            assert!(stats.min_bytes_opt().is_some(), "{}", column.column_path());
-            assert!(stats.max_bytes_opt().is_some(), "{}", column.column_path());
+            let path = column.column_path();
+            let nested = path.parts().len() > 1;
+            // Top-level columns have min/max statistics; map and list leaves have none.
+            match column.statistics() {
+                Some(stats) => {
+                    assert!(!nested, "{path} has statistics");
+                    assert!(stats.min_bytes_opt().is_some(), "{path}");
+                    assert!(stats.max_bytes_opt().is_some(), "{path}");
+                }
+                None => assert!(nested, "no statistics for {path}"),
+            }
+            // Page statistics mean a column index; every chunk has an offset index.
+            assert_eq!(column.column_index_range().is_some(), !nested, "{path}");
+            assert!(column.offset_index_range().is_some(), "{path}");
         }
     }
     // Timestamp statistics are the real min/max of the first row group.
@@ -196,26 +205,182 @@ fn statistics_dictionary_and_page_indexes_are_written() {
     let service = meta.row_group(0).column(1);
     assert_eq!(service.column_path().string(), "ServiceName");
     assert!(service.dictionary_page_offset().is_some());
+    assert!(service.encodings().any(is_dictionary));
+}
+
+fn is_dictionary(e: Encoding) -> bool {
+    matches!(e, Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY)
+}
+
+/// (column path, has a dictionary page, encodings) of every column chunk of row group 0.
+fn chunk_encodings(file: &[u8]) -> Result<Vec<(String, bool, Vec<Encoding>)>, ParquetError> {
+    let reader = open(file)?;
+    Ok(reader
+        .metadata()
+        .row_group(0)
+        .columns()
+        .iter()
+        .map(|c| {
+            (
+                c.column_path().string(),
+                c.dictionary_page_offset().is_some(),
+                c.encodings().collect(),
+            )
+        })
+        .collect())
+}
+
+#[test]
+fn unique_columns_skip_the_dictionary() {
+    let file = encode_parquet(
+        Table::Logs,
+        &[sample_batch(50).unwrap()],
+        &options(ParquetCompression::Zstd, 100),
+    )
+    .unwrap();
+    let chunks = chunk_encodings(&file).unwrap();
+    let find = |name: &str| {
+        chunks
+            .iter()
+            .find(|(path, _, _)| path == name)
+            .unwrap_or_else(|| panic!("no column {name}: {chunks:?}"))
+            .clone()
+    };
+    // Nanosecond times: no dictionary, deltas.
+    let (_, dict, encodings) = find("Timestamp");
+    assert!(!dict);
     assert!(
-        service
-            .encodings()
-            .any(|e| matches!(e, Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY))
+        encodings.contains(&Encoding::DELTA_BINARY_PACKED),
+        "{encodings:?}"
     );
-    // Page statistics mean a column index and an offset index for every column chunk.
-    for rg in meta.row_groups() {
-        for column in rg.columns() {
-            assert!(
-                column.column_index_range().is_some(),
-                "{}",
-                column.column_path()
-            );
-            assert!(
-                column.offset_index_range().is_some(),
-                "{}",
-                column.column_path()
-            );
-        }
+    assert!(!encodings.iter().copied().any(is_dictionary));
+    // Measured values: no dictionary, plain.
+    let (_, dict, encodings) = find("Value");
+    assert!(!dict);
+    assert!(encodings.contains(&Encoding::PLAIN), "{encodings:?}");
+    // Repetitive strings, attribute keys and list items keep it.
+    for name in [
+        "ServiceName",
+        "Attributes.entries.key",
+        "Attributes.entries.value",
+    ] {
+        let (_, dict, encodings) = find(name);
+        assert!(dict, "{name}");
+        assert!(encodings.into_iter().any(is_dictionary), "{name}");
     }
+    assert!(find("Events.Name.list.item").1);
+}
+
+#[test]
+fn event_attribute_values_skip_the_dictionary_and_keys_keep_it() {
+    let batch = sample_batch(20).unwrap();
+    // The same map under the name of a log record's attributes.
+    let schema = batch.schema();
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            if f.name() == "Attributes" {
+                Arc::new(f.as_ref().clone().with_name("LogAttributes"))
+            } else {
+                Arc::clone(f)
+            }
+        })
+        .collect();
+    let renamed = RecordBatch::try_new(
+        Arc::new(arrow_schema::Schema::new(fields)),
+        batch.columns().to_vec(),
+    )
+    .unwrap();
+    let file = encode_parquet(
+        Table::Logs,
+        std::slice::from_ref(&renamed),
+        &options(ParquetCompression::Zstd, 100),
+    )
+    .unwrap();
+    let chunks = chunk_encodings(&file).unwrap();
+    let dict = |name: &str| {
+        chunks
+            .iter()
+            .find(|(path, _, _)| path == name)
+            .map(|(_, d, _)| *d)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
+    assert!(dict("LogAttributes.entries.key"));
+    assert!(!dict("LogAttributes.entries.value"));
+    // The file reads back as written.
+    let read: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(file))
+        .unwrap()
+        .build()
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(read, vec![renamed]);
+}
+
+#[test]
+fn delta_encoded_integers_round_trip_at_the_extremes() {
+    // Deltas between these overflow i64: the encoder wraps, readers must get the values back.
+    let values = vec![
+        i64::MIN,
+        i64::MAX,
+        0,
+        -1,
+        i64::MAX,
+        i64::MIN,
+        1,
+        i64::MIN + 1,
+    ];
+    let ts: ArrayRef =
+        Arc::new(TimestampNanosecondArray::from(values.clone()).with_timezone("UTC"));
+    let batch = RecordBatch::try_from_iter_with_nullable(vec![("Timestamp", ts, false)]).unwrap();
+    let file = encode_parquet(
+        Table::Logs,
+        std::slice::from_ref(&batch),
+        &options(ParquetCompression::Zstd, 100),
+    )
+    .unwrap();
+    let chunks = chunk_encodings(&file).unwrap();
+    assert!(chunks[0].2.contains(&Encoding::DELTA_BINARY_PACKED));
+    let read: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(file))
+        .unwrap()
+        .build()
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(read, vec![batch]);
+}
+
+#[test]
+fn repeated_files_of_one_schema_are_identical() {
+    // The per-schema writer plan is cached; a second file must come out byte for byte the same,
+    // and a file of another table must not pick up the first table's plan.
+    let batch = sample_batch(30).unwrap();
+    let opts = options(ParquetCompression::Zstd, 100);
+    let first = encode_parquet(Table::Logs, std::slice::from_ref(&batch), &opts).unwrap();
+    let second = encode_parquet(Table::Logs, std::slice::from_ref(&batch), &opts).unwrap();
+    assert_eq!(first, second);
+    let traces = encode_parquet(Table::Traces, std::slice::from_ref(&batch), &opts).unwrap();
+    let reader = open(&traces).unwrap();
+    let kv = reader
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .unwrap();
+    let schema_id = kv.iter().find(|e| e.key == "otlp2parquet.schema").unwrap();
+    assert_eq!(schema_id.value.as_deref(), Some("traces/v1"));
+    // Other options give another plan too.
+    let snappy = encode_parquet(
+        Table::Logs,
+        std::slice::from_ref(&batch),
+        &options(ParquetCompression::Snappy, 100),
+    )
+    .unwrap();
+    let reader = open(&snappy).unwrap();
+    assert_eq!(
+        reader.metadata().row_group(0).column(0).compression(),
+        Compression::SNAPPY
+    );
 }
 
 #[test]

@@ -1,0 +1,88 @@
+//! Parquet encoding alone (SPEC §5.4), per signal: the partitions of one generated request of
+//! 10 000 records over 8 services (a dozen attributes each, trace ids), converted once, then
+//! encoded the way the handlers do it — one file per partition, default options (zstd level 1).
+//!
+//!     cargo bench -p otlp2parquet-writer --bench encode
+//!
+//! With `ENCODE_ONCE=<logs|traces|metrics>` set, the binary encodes that signal's partitions
+//! once and exits instead of benchmarking: a stable target for `valgrind --tool=callgrind`
+//! (instruction counts do not depend on machine load, wall-clock figures do).
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use otlp2parquet_proto::{ExportRequest, LogsRequest, MetricsRequest, TracesRequest, testing};
+use otlp2parquet_writer::{
+    ParquetOptions, Partition, convert_logs, convert_metrics, convert_traces, encode_parquet,
+};
+use prost::Message as _;
+
+const RECORDS: usize = 10_000;
+const RECEIVED_AT_NS: i64 = 1_705_329_000_000_000_000;
+
+/// The converted partitions of one request per signal, with `services` services.
+fn partitions(signal: &str, services: usize) -> Vec<Partition> {
+    let converted = match signal {
+        "logs" => {
+            let body = testing::logs_request(RECORDS, services, 1).encode_to_vec();
+            LogsRequest::decode_protobuf(&body)
+                .ok()
+                .and_then(|r| convert_logs(&r, RECEIVED_AT_NS).ok())
+        }
+        "traces" => {
+            let body = testing::traces_request(RECORDS, services, 2).encode_to_vec();
+            TracesRequest::decode_protobuf(&body)
+                .ok()
+                .and_then(|r| convert_traces(&r, RECEIVED_AT_NS).ok())
+        }
+        _ => {
+            let body = testing::metrics_request(RECORDS, services, 3).encode_to_vec();
+            MetricsRequest::decode_protobuf(&body)
+                .ok()
+                .and_then(|r| convert_metrics(&r, RECEIVED_AT_NS).ok())
+        }
+    };
+    converted.unwrap_or_default()
+}
+
+/// Encodes every partition as its own file; returns the total file size.
+fn encode_all(partitions: &[Partition], opts: &ParquetOptions) -> usize {
+    partitions
+        .iter()
+        .filter_map(|p| encode_parquet(p.table, std::slice::from_ref(&p.batch), opts).ok())
+        .map(|f| f.len())
+        .sum()
+}
+
+fn bench(c: &mut Criterion) {
+    let opts = ParquetOptions::default();
+    for signal in ["logs", "traces", "metrics"] {
+        let mut group = c.benchmark_group(format!("encode/{signal}"));
+        group.sample_size(20);
+        for services in [8, 1] {
+            let parts = partitions(signal, services);
+            let rows: usize = parts.iter().map(Partition::num_rows).sum();
+            group.throughput(Throughput::Elements(rows as u64));
+            let id = BenchmarkId::new("files", parts.len());
+            group.bench_function(id, |b| b.iter(|| encode_all(black_box(&parts), &opts)));
+        }
+        group.finish();
+    }
+}
+
+fn main() {
+    if let Some(signal) = std::env::var_os("ENCODE_ONCE") {
+        let signal = signal.to_string_lossy();
+        let services = std::env::var("ENCODE_SERVICES")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(8);
+        let parts = partitions(&signal, services);
+        let bytes = encode_all(&parts, &ParquetOptions::default());
+        black_box(bytes);
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c);
+    c.final_summary();
+}
