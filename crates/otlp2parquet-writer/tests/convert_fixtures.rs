@@ -10,8 +10,7 @@
     reason = "test helpers (outside #[test] fns) fail the test loudly by design"
 )]
 
-#[path = "golden/check.rs"]
-mod golden;
+use crate::golden;
 
 use std::path::PathBuf;
 

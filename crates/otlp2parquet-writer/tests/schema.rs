@@ -6,8 +6,7 @@
     reason = "test helpers (outside #[test] fns) fail the test loudly by design"
 )]
 
-#[path = "golden/check.rs"]
-mod golden;
+use crate::golden;
 
 use arrow_schema::{DataType, Schema};
 use otlp2parquet_writer::schema::{self, METADATA_SCHEMA, METADATA_VERSION};

@@ -1,0 +1,4 @@
+//! Integration tests of decoding: OTLP/JSON and protobuf.
+
+mod json;
+mod protobuf;

@@ -1,0 +1,11 @@
+//! Integration tests of the writer: schemas (golden), conversion, keys, values, Parquet layout.
+
+#[path = "golden/check.rs"]
+mod golden;
+
+mod convert;
+mod convert_fixtures;
+mod key;
+mod parquet;
+mod schema;
+mod value;
