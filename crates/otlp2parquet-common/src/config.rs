@@ -832,6 +832,20 @@ mod tests {
         assert!(e.message().contains("not valid TOML"), "{e}");
     }
 
+    /// `config.example.toml` is the documentation of every key: it must load, equal the
+    /// defaults, and mention every key and env variable of [`FIELDS`].
+    #[test]
+    fn example_config_documents_every_key_and_loads_to_the_defaults() {
+        let text = include_str!("../../../config.example.toml");
+        let c = load(Some(text), &[]).unwrap();
+        assert_eq!(c, Config::defaults(Platform::Server));
+        for f in FIELDS {
+            let leaf = f.key.rsplit('.').next().unwrap();
+            assert!(text.contains(&format!("{leaf} = ")), "{} not documented", f.key);
+            assert!(text.contains(f.env), "{} not documented", f.env);
+        }
+    }
+
     #[test]
     fn auth_debug_hides_secrets() {
         let mut c = Config::defaults(Platform::Server);
