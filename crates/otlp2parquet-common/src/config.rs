@@ -841,7 +841,11 @@ mod tests {
         assert_eq!(c, Config::defaults(Platform::Server));
         for f in FIELDS {
             let leaf = f.key.rsplit('.').next().unwrap();
-            assert!(text.contains(&format!("{leaf} = ")), "{} not documented", f.key);
+            assert!(
+                text.contains(&format!("{leaf} = ")),
+                "{} not documented",
+                f.key
+            );
             assert!(text.contains(f.env), "{} not documented", f.env);
         }
     }
