@@ -366,6 +366,15 @@ impl<C: Column> ListCol<C> {
     }
 }
 
+impl<T: ArrowPrimitiveType> ListCol<PrimCol<T>> {
+    /// Appends one row whose list is `values`.
+    #[inline]
+    pub(crate) fn push_row(&mut self, values: &[T::Native]) {
+        self.items.extend_from_slice(values);
+        self.close();
+    }
+}
+
 impl<C: Column> Column for ListCol<C> {
     fn len(&self) -> usize {
         self.offsets.rows()

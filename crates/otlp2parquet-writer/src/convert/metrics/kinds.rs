@@ -149,12 +149,8 @@ pub(super) fn histogram(
         leading.append(ctx, row, *time, w);
         count.push(p.count);
         sum.push(p.sum.unwrap_or(0.0));
-        bucket_counts.items().extend_from_slice(&p.bucket_counts);
-        bucket_counts.close();
-        explicit_bounds
-            .items()
-            .extend_from_slice(&p.explicit_bounds);
-        explicit_bounds.close();
+        bucket_counts.push_row(&p.bucket_counts);
+        explicit_bounds.push_row(&p.explicit_bounds);
         exemplars.append(&p.exemplars, w);
         tail.append(p.flags, p.min, p.max, row.data.aggregation_temporality);
     }
@@ -201,15 +197,9 @@ pub(super) fn exponential_histogram(
         scale.push(p.scale);
         zero_count.push(p.zero_count);
         positive_offset.push(p.positive.offset);
-        positive_counts
-            .items()
-            .extend_from_slice(&p.positive.bucket_counts);
-        positive_counts.close();
+        positive_counts.push_row(&p.positive.bucket_counts);
         negative_offset.push(p.negative.offset);
-        negative_counts
-            .items()
-            .extend_from_slice(&p.negative.bucket_counts);
-        negative_counts.close();
+        negative_counts.push_row(&p.negative.bucket_counts);
         exemplars.append(&p.exemplars, w);
         tail.append(p.flags, p.min, p.max, row.data.aggregation_temporality);
     }
