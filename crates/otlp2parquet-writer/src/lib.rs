@@ -10,6 +10,7 @@ mod convert;
 mod error;
 mod ids;
 pub mod key;
+mod merge;
 mod parquet;
 pub mod schema;
 mod storage;
@@ -20,6 +21,7 @@ pub use convert::{convert_logs, convert_metrics, convert_traces};
 pub use error::WriterError;
 pub use ids::hex_id;
 pub use key::{object_key, safe_service_name};
+pub use merge::{encode_merged, time_column};
 pub use parquet::{
     ParquetOptions, SCHEMA_METADATA_KEY, VERSION_METADATA_KEY, encode_parquet, writer_properties,
 };

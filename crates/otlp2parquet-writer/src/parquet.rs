@@ -143,29 +143,69 @@ pub fn encode_parquet(
     batches: &[RecordBatch],
     opts: &ParquetOptions,
 ) -> Result<Vec<u8>, WriterError> {
-    let parquet_error = |source| WriterError::Parquet {
-        table: table.name(),
-        source,
-    };
-    let schema = match batches.first() {
-        Some(batch) => batch.schema(),
-        None => crate::schema::schema(table),
-    };
-    let plan = cached_plan(table, &schema, opts).map_err(parquet_error)?;
-    let capacity: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
-    // Compressed Parquet is usually several times smaller than the Arrow data it came from.
-    let buffer = Vec::with_capacity(capacity / 4 + 4096);
-    let options = ArrowWriterOptions::new()
-        .with_properties(plan.props.clone())
-        .with_parquet_schema(plan.descr.clone())
-        // The plan's properties already hold the encoded Arrow schema.
-        .with_skip_arrow_metadata(true);
-    let mut writer =
-        ArrowWriter::try_new_with_options(buffer, schema, options).map_err(parquet_error)?;
+    let mut encoder = ParquetEncoder::new(table, batches, opts)?;
     for batch in batches {
-        writer.write(batch).map_err(parquet_error)?;
+        encoder.write(batch)?;
     }
-    writer.into_inner().map_err(parquet_error)
+    encoder.finish()
+}
+
+/// A file being written batch by batch (see [`encode_parquet`]).
+pub(crate) struct ParquetEncoder {
+    table: Table,
+    writer: ArrowWriter<Vec<u8>>,
+}
+
+impl ParquetEncoder {
+    /// Starts a file for `batches` (sized for them), in the schema of the first one (the
+    /// table's own schema when there is none).
+    pub(crate) fn new(
+        table: Table,
+        batches: &[RecordBatch],
+        opts: &ParquetOptions,
+    ) -> Result<Self, WriterError> {
+        let parquet_error = |source| WriterError::Parquet {
+            table: table.name(),
+            source,
+        };
+        let schema = match batches.first() {
+            Some(batch) => batch.schema(),
+            None => crate::schema::schema(table),
+        };
+        let plan = cached_plan(table, &schema, opts).map_err(parquet_error)?;
+        let options = ArrowWriterOptions::new()
+            .with_properties(plan.props.clone())
+            .with_parquet_schema(plan.descr.clone())
+            // The plan's properties already hold the encoded Arrow schema.
+            .with_skip_arrow_metadata(true);
+        let capacity: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
+        // Compressed Parquet is usually several times smaller than the Arrow data it came from.
+        let buffer = Vec::with_capacity(capacity / 4 + 4096);
+        let writer =
+            ArrowWriter::try_new_with_options(buffer, schema, options).map_err(parquet_error)?;
+        Ok(ParquetEncoder { table, writer })
+    }
+
+    /// Appends rows; a batch in another schema than the first is an error, not a panic.
+    pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<(), WriterError> {
+        self.writer
+            .write(batch)
+            .map_err(|source| WriterError::Parquet {
+                table: self.table.name(),
+                source,
+            })
+    }
+
+    /// Closes the file and returns its bytes.
+    pub(crate) fn finish(self) -> Result<Vec<u8>, WriterError> {
+        let table = self.table;
+        self.writer
+            .into_inner()
+            .map_err(|source| WriterError::Parquet {
+                table: table.name(),
+                source,
+            })
+    }
 }
 
 /// The writer properties every file of `table` is written with (see [`column_encoding`]).

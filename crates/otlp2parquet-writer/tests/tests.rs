@@ -6,6 +6,7 @@ mod golden;
 mod convert;
 mod convert_fixtures;
 mod key;
+mod merge;
 mod parquet;
 mod schema;
 mod value;

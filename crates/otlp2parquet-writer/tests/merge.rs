@@ -1,0 +1,113 @@
+//! `encode_merged`: the batches of several requests become one file whose rows are all there,
+//! ordered by time, whether or not the requests overlapped in time.
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampNanosecondType;
+use arrow_array::{RecordBatch, StringArray};
+use bytes::Bytes;
+use otlp2parquet_proto::{ExportRequest, LogsRequest};
+use otlp2parquet_writer::{ParquetOptions, Partition, Table, convert_logs, encode_merged};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use prost::Message;
+
+/// The single-service log partitions of a generated request with `records` records.
+fn partitions(records: usize, seed: u64) -> Vec<Partition> {
+    let body = otlp2parquet_proto::testing::logs_request(records, 1, seed).encode_to_vec();
+    let req = LogsRequest::decode_protobuf(&body).unwrap();
+    convert_logs(&req, 1).unwrap()
+}
+
+fn read(file: Vec<u8>) -> RecordBatch {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(file))
+        .unwrap()
+        .build()
+        .unwrap();
+    let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().unwrap();
+    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
+}
+
+fn times(batch: &RecordBatch) -> Vec<i64> {
+    batch
+        .column_by_name("Timestamp")
+        .unwrap()
+        .as_primitive::<TimestampNanosecondType>()
+        .values()
+        .to_vec()
+}
+
+fn bodies(batch: &RecordBatch) -> Vec<String> {
+    let col = batch.column_by_name("Body").unwrap();
+    let col = col.as_any().downcast_ref::<StringArray>().unwrap();
+    let mut out: Vec<String> = col.iter().map(|v| v.unwrap_or("").to_owned()).collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn overlapping_batches_merge_into_time_order() {
+    // Generated requests with different seeds cover the same time range: they overlap.
+    let mut batches = Vec::new();
+    for seed in 1..=4 {
+        for p in partitions(300, seed) {
+            assert_eq!(p.table, Table::Logs);
+            batches.push(p.batch);
+        }
+    }
+    let input_times: Vec<i64> = batches.iter().flat_map(times).collect();
+    assert!(
+        input_times.windows(2).any(|w| w[1] < w[0]),
+        "the test needs overlapping input"
+    );
+    let opts = ParquetOptions {
+        row_group_rows: 500,
+        ..ParquetOptions::default()
+    };
+    let file = encode_merged(Table::Logs, &batches, &opts).unwrap();
+    let back = read(file);
+    assert_eq!(back.num_rows(), 1200);
+    let t = times(&back);
+    assert!(
+        t.windows(2).all(|w| w[0] <= w[1]),
+        "rows not ordered by time"
+    );
+    let mut want = input_times;
+    want.sort_unstable();
+    assert_eq!(t, want);
+    let all: Vec<RecordBatch> = batches.clone();
+    let concat = arrow_select::concat::concat_batches(&all[0].schema(), &all).unwrap();
+    assert_eq!(bodies(&back), bodies(&concat));
+}
+
+#[test]
+fn batches_already_in_order_are_written_as_they_are() {
+    let batches: Vec<RecordBatch> = partitions(200, 7).into_iter().map(|p| p.batch).collect();
+    let (a, b) = (batches[0].slice(0, 120), batches[0].slice(120, 80));
+    let file = encode_merged(Table::Logs, &[a, b], &ParquetOptions::default()).unwrap();
+    let back = read(file);
+    assert_eq!(times(&back), times(&batches[0]));
+    let body = |b: &RecordBatch| b.column_by_name("Body").unwrap().clone();
+    assert_eq!(body(&back).as_ref(), body(&batches[0]).as_ref());
+}
+
+#[test]
+fn no_batches_give_an_empty_file_and_a_batch_without_time_is_an_error() {
+    let empty = read_empty(encode_merged(Table::Traces, &[], &ParquetOptions::default()).unwrap());
+    assert_eq!(empty, 0);
+    // Metric tables order by TimeUnix: a logs batch has none, which is an error, not a panic.
+    let logs: Vec<RecordBatch> = partitions(10, 3).into_iter().map(|p| p.batch).collect();
+    let err = encode_merged(
+        Table::Metrics(otlp2parquet_common::MetricKind::Gauge),
+        &logs,
+        &ParquetOptions::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("TimeUnix"), "{err}");
+}
+
+fn read_empty(file: Vec<u8>) -> usize {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(file))
+        .unwrap()
+        .build()
+        .unwrap();
+    reader.map(|b| b.unwrap().num_rows()).sum()
+}
