@@ -122,6 +122,9 @@ pub struct BatchConfig {
     pub max_bytes: usize,
     /// Flush a buffer this many seconds after its first row arrived.
     pub max_age_secs: u64,
+    /// Bound on all buffered Arrow memory, flushes in progress included: past it, requests
+    /// are answered 503 + `Retry-After` instead of queueing without limit.
+    pub max_buffered_bytes: usize,
 }
 
 /// Parquet page compression (`parquet.compression`).
@@ -204,6 +207,7 @@ impl Config {
                 max_rows: 200_000,
                 max_bytes: 128 * MIB,
                 max_age_secs: 10,
+                max_buffered_bytes: 256 * MIB,
             },
             parquet: ParquetConfig {
                 compression: ParquetCompression::Zstd,
@@ -465,6 +469,15 @@ pub const FIELDS: &[Field] = &[
         expects: "a positive number of seconds",
         set: |c, v| {
             c.batch.max_age_secs = parse_usize(v)? as u64;
+            Ok(())
+        },
+    },
+    Field {
+        key: "batch.max_buffered_bytes",
+        env: "OTLP2PARQUET_BATCH_MAX_BUFFERED_BYTES",
+        expects: "a positive number of bytes",
+        set: |c, v| {
+            c.batch.max_buffered_bytes = parse_usize(v)?;
             Ok(())
         },
     },
