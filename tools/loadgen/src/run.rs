@@ -1,0 +1,262 @@
+//! The load loop: N connections, each its own keep-alive HTTP/1.1 client, POSTing pre-built
+//! bodies back to back until the deadline, plus a sampler of the server's memory.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE};
+use tokio::time::Instant;
+
+use crate::Signal;
+use crate::latency::Latencies;
+use crate::payload::{self, Payloads};
+use crate::procfs::Proc;
+use crate::report::{Report, ServerUsage};
+
+/// What to send, where, and for how long.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Base URL of the receiver, e.g. `http://127.0.0.1:4318`.
+    pub url: String,
+    /// Logs or traces.
+    pub signal: Signal,
+    /// Concurrent connections.
+    pub connections: usize,
+    /// Measured time, after the warm-up.
+    pub duration: Duration,
+    /// Time sent but not measured (still acknowledged and counted for `verify`).
+    pub warmup: Duration,
+    /// Server process to watch for CPU and memory.
+    pub server_pid: Option<u32>,
+}
+
+/// A connection gives up after this many transport errors in a row: the server is gone.
+const MAX_CONSECUTIVE_TRANSPORT_ERRORS: u32 = 50;
+
+/// Tallies of one connection.
+#[derive(Debug, Default)]
+struct Tally {
+    /// 200 responses completed inside the measured window, their records and body bytes.
+    ok_requests: u64,
+    ok_records: u64,
+    ok_bytes: u64,
+    /// Records acknowledged over the whole run, warm-up included, minus partial rejections.
+    acknowledged: u64,
+    rejected: u64,
+    errors: BTreeMap<String, u64>,
+    latencies: Latencies,
+}
+
+impl Tally {
+    fn merge(&mut self, other: Tally) {
+        self.ok_requests += other.ok_requests;
+        self.ok_records += other.ok_records;
+        self.ok_bytes += other.ok_bytes;
+        self.acknowledged += other.acknowledged;
+        self.rejected += other.rejected;
+        for (k, v) in other.errors {
+            *self.errors.entry(k).or_default() += v;
+        }
+        self.latencies.merge(other.latencies);
+    }
+}
+
+/// Runs the plan and returns the measured figures.
+pub async fn run(plan: Plan, payloads: Payloads) -> Result<Report, String> {
+    let endpoint = format!(
+        "{}/v1/{}",
+        plan.url.trim_end_matches('/'),
+        plan.signal.path()
+    );
+    let payloads = Arc::new(payloads);
+    let start = Instant::now();
+    let measure_from = start + plan.warmup;
+    let deadline = measure_from + plan.duration;
+
+    let stop_sampling = Arc::new(AtomicBool::new(false));
+    let peak_rss = Arc::new(AtomicU64::new(0));
+    let sampler = plan.server_pid.map(|pid| {
+        tokio::spawn(sample_rss(
+            Proc::Pid(pid),
+            Arc::clone(&stop_sampling),
+            Arc::clone(&peak_rss),
+        ))
+    });
+
+    let mut workers = Vec::with_capacity(plan.connections);
+    for index in 0..plan.connections.max(1) {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(1)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        workers.push(tokio::spawn(connection(
+            client,
+            endpoint.clone(),
+            plan.signal,
+            Arc::clone(&payloads),
+            index,
+            measure_from,
+            deadline,
+        )));
+    }
+
+    tokio::time::sleep_until(measure_from).await;
+    let server = plan.server_pid.map(Proc::Pid);
+    let server_cpu_0 = server.and_then(Proc::cpu_time);
+    let own_cpu_0 = Proc::Current.cpu_time();
+    let wall_0 = Instant::now();
+
+    let mut total = Tally::default();
+    for worker in workers {
+        let tally = worker
+            .await
+            .map_err(|e| format!("connection task failed: {e}"))?;
+        total.merge(tally);
+    }
+    let elapsed = wall_0.elapsed();
+    let server_cpu_1 = server.and_then(Proc::cpu_time);
+    let own_cpu_1 = Proc::Current.cpu_time();
+    let hwm = server.and_then(Proc::memory).map(|(_, hwm)| hwm);
+    stop_sampling.store(true, Ordering::Relaxed);
+    if let Some(s) = sampler {
+        let _ = s.await;
+    }
+
+    let server_usage = plan.server_pid.map(|pid| ServerUsage {
+        pid,
+        cpu: cpu_delta(server_cpu_0, server_cpu_1),
+        peak_rss_sampled: peak_rss.load(Ordering::Relaxed),
+        vm_hwm: hwm,
+    });
+    let mut latencies = total.latencies;
+    Ok(Report {
+        signal: plan.signal,
+        connections: plan.connections,
+        batch: payloads.items.first().map_or(0, |p| p.records),
+        payloads: payloads.items.len(),
+        gzip: payloads.gzip,
+        avg_body_bytes: payloads
+            .items
+            .iter()
+            .map(|p| p.body.len() as u64)
+            .sum::<u64>()
+            / (payloads.items.len().max(1) as u64),
+        avg_raw_bytes: payloads.raw_bytes / (payloads.items.len().max(1) as u64),
+        elapsed,
+        ok_requests: total.ok_requests,
+        ok_records: total.ok_records,
+        ok_bytes: total.ok_bytes,
+        acknowledged_records: total.acknowledged,
+        rejected_records: total.rejected,
+        errors: total.errors,
+        p50_us: latencies.quantile(0.50),
+        p90_us: latencies.quantile(0.90),
+        p99_us: latencies.quantile(0.99),
+        max_us: latencies.max(),
+        server: server_usage,
+        loadgen_cpu: cpu_delta(own_cpu_0, own_cpu_1),
+    })
+}
+
+fn cpu_delta(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    Some(b?.saturating_sub(a?))
+}
+
+/// One keep-alive connection sending until `deadline`. Bodies rotate, each connection
+/// starting at a different one, so that concurrent requests differ.
+async fn connection(
+    client: reqwest::Client,
+    endpoint: String,
+    signal: Signal,
+    payloads: Arc<Payloads>,
+    offset: usize,
+    measure_from: Instant,
+    deadline: Instant,
+) -> Tally {
+    let mut tally = Tally::default();
+    let mut transport_errors = 0u32;
+    let items = &payloads.items;
+    for i in offset.. {
+        let sent = Instant::now();
+        if sent >= deadline {
+            break;
+        }
+        let Some(p) = items.get(i % items.len().max(1)) else {
+            break;
+        };
+        let mut req = client
+            .post(&endpoint)
+            .header(CONTENT_TYPE, "application/x-protobuf")
+            .body(p.body.clone());
+        if payloads.gzip {
+            req = req.header(CONTENT_ENCODING, "gzip");
+        }
+        let outcome = match req.send().await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                // Read the body to the end so that the connection goes back to the pool.
+                resp.bytes().await.map(|body| (status, body))
+            }
+            Err(e) => Err(e),
+        };
+        let done = Instant::now();
+        let measured = done >= measure_from;
+        match outcome {
+            Ok((200, body)) => {
+                transport_errors = 0;
+                let rejected = payload::rejected_in_response(signal, &body).min(p.records);
+                tally.acknowledged += p.records - rejected;
+                tally.rejected += rejected;
+                if measured {
+                    tally.ok_requests += 1;
+                    tally.ok_records += p.records - rejected;
+                    tally.ok_bytes += p.body.len() as u64;
+                    tally.latencies.record(done - sent);
+                }
+            }
+            Ok((status, _)) => {
+                transport_errors = 0;
+                *tally.errors.entry(status.to_string()).or_default() += 1;
+                if measured {
+                    tally.latencies.record(done - sent);
+                }
+                if status == 429 || status == 503 {
+                    // Back-pressure: back off like an OTLP exporter would, briefly.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+            Err(e) => {
+                let kind = if e.is_timeout() {
+                    "timeout"
+                } else if e.is_connect() {
+                    "connect"
+                } else {
+                    "transport"
+                };
+                *tally.errors.entry(kind.to_owned()).or_default() += 1;
+                transport_errors += 1;
+                if transport_errors >= MAX_CONSECUTIVE_TRANSPORT_ERRORS {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    tally
+}
+
+/// Samples `VmRSS` every 100 ms into `peak` until `stop` is set or the process is gone.
+async fn sample_rss(proc: Proc, stop: Arc<AtomicBool>, peak: Arc<AtomicU64>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    while !stop.load(Ordering::Relaxed) {
+        tick.tick().await;
+        let Some((rss, _)) = proc.memory() else {
+            return;
+        };
+        peak.fetch_max(rss, Ordering::Relaxed);
+    }
+}

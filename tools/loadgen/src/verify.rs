@@ -1,0 +1,102 @@
+//! Counts the rows the server wrote, from Parquet footers only (no data pages are read).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use parquet::file::metadata::ParquetMetaDataReader;
+
+/// Files, rows and bytes found under one signal's directory.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Totals {
+    /// `*.parquet` files read.
+    pub files: u64,
+    /// Sum of the footers' `num_rows`.
+    pub rows: u64,
+    /// Sum of the file sizes.
+    pub bytes: u64,
+}
+
+/// Sums every `*.parquet` file under `dir` (recursively).
+pub fn count(dir: &Path) -> Result<Totals, String> {
+    let mut files = Vec::new();
+    collect(dir, &mut files)?;
+    files.sort();
+    let mut totals = Totals::default();
+    for path in files {
+        let file = std::fs::File::open(&path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        let size = file
+            .metadata()
+            .map_err(|e| format!("cannot stat {}: {e}", path.display()))?
+            .len();
+        let meta = ParquetMetaDataReader::new()
+            .parse_and_finish(&file)
+            .map_err(|e| format!("{}: not a readable Parquet file: {e}", path.display()))?;
+        let rows = u64::try_from(meta.file_metadata().num_rows())
+            .map_err(|_| format!("{}: negative row count", path.display()))?;
+        totals.files += 1;
+        totals.rows += rows;
+        totals.bytes += size;
+    }
+    Ok(totals)
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+        let path = entry.path();
+        let kind = entry
+            .file_type()
+            .map_err(|e| format!("cannot stat {}: {e}", path.display()))?;
+        if kind.is_dir() {
+            collect(&path, out)?;
+        } else if kind.is_file() && path.extension().is_some_and(|e| e == "parquet") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Counts `dir/<signal>/` and compares with `expect`; `Ok(true)` when they match.
+pub fn verify(dir: &Path, signal_dir: &str, expect: u64) -> Result<bool, String> {
+    let root = dir.join(signal_dir);
+    // No directory means the server wrote nothing for this signal: zero rows, not an error.
+    let totals = if root.exists() {
+        count(&root)?
+    } else {
+        Totals::default()
+    };
+    let ok = totals.rows == expect;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "verify {}: {} files, {} rows, {:.1} MiB on disk; expected {} rows: {}",
+        root.display(),
+        totals.files,
+        totals.rows,
+        totals.bytes as f64 / (1024.0 * 1024.0),
+        expect,
+        if ok { "OK" } else { "MISMATCH" }
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_and_missing_directories() {
+        let dir = std::env::temp_dir().join(format!("loadgen-verify-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("logs/svc")).unwrap();
+        std::fs::write(dir.join("logs/svc/notes.txt"), b"not parquet").unwrap();
+        assert_eq!(count(&dir.join("logs")).unwrap(), Totals::default());
+        assert!(count(&dir.join("traces")).is_err());
+        std::fs::write(dir.join("logs/svc/bad.parquet"), b"nope").unwrap();
+        assert!(count(&dir.join("logs")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
