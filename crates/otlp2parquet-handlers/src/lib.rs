@@ -16,7 +16,7 @@ pub use body::Format;
 pub use error::{Error, ErrorKind};
 pub use pipeline::{
     Converted, Failure, OutputFile, Request, convert, encode_files, file_token, handle,
-    parquet_options,
+    handle_counted, parquet_options,
 };
 pub use response::{Response, error_response};
 pub use route::{Route, allowed_method, authorize, route, www_authenticate};

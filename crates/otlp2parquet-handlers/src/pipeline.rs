@@ -181,27 +181,40 @@ pub async fn handle<S: Storage>(
     token_seed: u128,
     storage: &S,
 ) -> Response {
+    handle_counted(req, config, token_seed, storage).await.0
+}
+
+/// [`handle`], also returning how many records were stored (0 unless the answer is 200).
+pub async fn handle_counted<S: Storage>(
+    req: &Request<'_>,
+    config: &Config,
+    token_seed: u128,
+    storage: &S,
+) -> (Response, usize) {
     let converted = match convert(req, config.request.max_payload_bytes) {
         Ok(c) => c,
         Err(f) => {
             tracing::debug!(signal = %req.signal, error = %f.error, "request rejected");
-            return f.response();
+            return (f.response(), 0);
         }
     };
     let files = match encode_files(&converted.partitions, config, token_seed) {
         Ok(f) => f,
         Err(e) => {
             tracing::error!(signal = %req.signal, error = %e, "encoding failed");
-            return Response::error(converted.format, &e);
+            return (Response::error(converted.format, &e), 0);
         }
     };
     for file in files {
         let (key, rows) = (file.key.clone(), file.rows);
         if let Err(e) = storage.put(&file.key, file.bytes).await {
             tracing::warn!(signal = %req.signal, %key, error = %e, "storage write failed");
-            return Response::error(converted.format, &Error::from(e));
+            return (Response::error(converted.format, &Error::from(e)), 0);
         }
         tracing::debug!(%key, rows, "stored");
     }
-    Response::success(req.signal, converted.format, 0, "")
+    (
+        Response::success(req.signal, converted.format, 0, ""),
+        converted.records,
+    )
 }

@@ -3,8 +3,11 @@
 //! This binary is a thin adapter: it reads its configuration, opens storage, and hands each
 //! request to `otlp2parquet_handlers`.
 
-mod fs_storage;
+mod batcher;
+mod connect;
+mod metrics;
 mod server;
+mod store;
 
 use std::process::ExitCode;
 
@@ -27,21 +30,33 @@ struct Cli {
 enum Command {
     /// Run the OTLP/HTTP receiver (the default when no command is given).
     Serve(ServeArgs),
+    /// Print ready-to-paste configuration that sends a client's telemetry here.
+    Connect(ConnectArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct ConnectArgs {
+    /// What to configure.
+    #[arg(value_enum)]
+    client: connect::Client,
+    /// Where otlp2parquet receives (base URL; clients add /v1/logs etc.).
+    #[arg(long, value_name = "URL", default_value = connect::DEFAULT_URL)]
+    url: String,
 }
 
 #[derive(Debug, Clone, Default, clap::Args)]
 struct ServeArgs {
     /// TOML configuration file (else $OTLP2PARQUET_CONFIG, $OTLP2PARQUET_CONFIG_CONTENT, ./config.toml).
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE")]
     config: Option<String>,
     /// Port to listen on (keeps the host of server.listen_addr, default 0.0.0.0).
-    #[arg(long, value_name = "PORT", global = true)]
+    #[arg(long, value_name = "PORT")]
     port: Option<u16>,
     /// Directory to write Parquet files under (local disk backend; default ./data).
-    #[arg(long, value_name = "DIR", global = true)]
+    #[arg(long, value_name = "DIR")]
     output: Option<String>,
     /// Log level: trace, debug, info, warn or error (RUST_LOG, if set, wins).
-    #[arg(long, value_name = "LEVEL", global = true)]
+    #[arg(long, value_name = "LEVEL")]
     log_level: Option<String>,
 }
 
@@ -77,10 +92,33 @@ fn load_config(args: &ServeArgs) -> Result<Config, String> {
 fn init_tracing(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.server.log_level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Logs go to stderr (stdout is for command output such as `connect`), coloured only on a
+    // terminal.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match config.server.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
+    }
+}
+
+#[allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "command output, not logging"
+)]
+fn run_connect(args: &ConnectArgs) -> ExitCode {
+    match connect::base_url(&args.url) {
+        Ok(base) => {
+            print!("{}", connect::snippet(args.client, &base));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("otlp2parquet connect: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -88,6 +126,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(a)) => a,
+        Some(Command::Connect(c)) => return run_connect(&c),
         None => cli.serve,
     };
     let config = match load_config(&args) {

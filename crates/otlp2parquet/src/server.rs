@@ -1,64 +1,115 @@
-//! The axum front door: translates HTTP requests to `otlp2parquet_handlers` calls and back.
-//! Requests are written per request (merged batching arrives with the batcher, issue 3).
+//! The axum front door: translates HTTP requests to `otlp2parquet_handlers` calls and back, and
+//! hands converted rows to the batcher (or, with `batch.enabled = false`, writes them before
+//! answering).
 
-use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request as HttpRequest, State};
+use axum::extract::{DefaultBodyLimit, Request as HttpRequest, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
-use otlp2parquet_common::config::{Backend, Config};
+use otlp2parquet_common::Signal;
+use otlp2parquet_common::config::Config;
 use otlp2parquet_handlers::{
-    ErrorKind, Format, Request, Response, Route, allowed_method, authorize, error_response, handle,
-    route, www_authenticate,
+    ErrorKind, Format, Request, Response, Route, allowed_method, authorize, convert,
+    error_response, handle_counted, route, www_authenticate,
 };
+use otlp2parquet_writer::OpendalStorage;
 
-use crate::fs_storage::FsStorage;
+use crate::batcher::{Batcher, KeyTokens};
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// How long shutdown waits for buffered rows to be written (retries included) before giving up.
+const SHUTDOWN_FLUSH_DEADLINE: Duration = Duration::from_secs(30);
 
 struct AppState {
     config: Config,
-    storage: FsStorage,
-    requests: AtomicU64,
-    seeds: std::collections::hash_map::RandomState,
+    store: Arc<Store>,
+    batcher: Option<Arc<Batcher>>,
+    metrics: Arc<Metrics>,
+    tokens: Arc<KeyTokens>,
 }
 
-/// Runs the server until SIGINT/SIGTERM.
+/// The current time in ns since the epoch (0 if the clock is before 1970).
+pub fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// Runs the server until SIGINT/SIGTERM, then writes every buffered row before returning.
 pub async fn serve(config: Config) -> Result<(), String> {
-    if config.storage.backend != Backend::Fs {
-        return Err(format!(
-            "storage.backend = {:?} is not available in this build yet; use fs",
-            config.storage.backend
-        ));
-    }
-    let storage = FsStorage::new(&config.storage.fs.path)
-        .map_err(|e| format!("cannot create {}: {e}", config.storage.fs.path))?;
+    let storage = OpendalStorage::from_config(&config.storage).map_err(|e| e.to_string())?;
+    let store = Arc::new(Store::Opendal(Box::new(storage)));
     let listener = tokio::net::TcpListener::bind(&config.server.listen_addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen_addr))?;
     let local = listener
         .local_addr()
         .map_err(|e| format!("listener address: {e}"))?;
+    let metrics = Arc::new(Metrics::default());
+    let tokens = Arc::new(KeyTokens::default());
+    let batcher = config.batch.enabled.then(|| {
+        Batcher::new(
+            &config,
+            Arc::clone(&store),
+            Arc::clone(&metrics),
+            Arc::clone(&tokens),
+        )
+    });
+    let writes = match &batcher {
+        Some(_) => format!(
+            "batched: a file per service and hour every {} rows, {} MiB or {} s",
+            config.batch.max_rows,
+            config.batch.max_bytes >> 20,
+            config.batch.max_age_secs
+        ),
+        None => "one file set per request".to_owned(),
+    };
     tracing::info!(
         listen = %local,
-        data = %storage.root().display(),
+        storage = %store.describe(),
         prefix = %config.storage.prefix,
-        "otlp2parquet receiving OTLP/HTTP on http://{local}/v1/{{logs,traces,metrics}}, writing Parquet under {}",
-        storage.root().display()
+        "otlp2parquet receiving OTLP/HTTP on http://{local}/v1/{{logs,traces,metrics}}, writing Parquet to {} ({writes})",
+        store.describe()
     );
+    if let Err(e) = store.ready().await {
+        tracing::warn!(error = %e, "storage is not reachable yet; requests will be answered 503 until it is");
+    }
+    if let Some(b) = &batcher {
+        b.spawn_age_timer();
+    }
+    let limit = config.request.max_payload_bytes;
     let state = Arc::new(AppState {
         config,
-        storage,
-        requests: AtomicU64::new(0),
-        seeds: std::collections::hash_map::RandomState::new(),
+        store,
+        batcher: batcher.clone(),
+        metrics,
+        tokens,
     });
-    let app = axum::Router::new().fallback(dispatch).with_state(state);
+    let app = axum::Router::new()
+        .fallback(dispatch)
+        // The body is read by `dispatch` with its own bound (max_payload_bytes, answered 413
+        // with an OTLP body); the framework's 2 MB default must not cut in first.
+        .layer(DefaultBodyLimit::max(limit.saturating_add(1)))
+        .with_state(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))?;
+    if let Some(b) = batcher {
+        tracing::info!("listener closed; writing buffered rows");
+        let left = b.shutdown(SHUTDOWN_FLUSH_DEADLINE).await;
+        if left > 0 {
+            tracing::error!(
+                rows = left,
+                "storage did not take the last buffered rows in time; they are lost"
+            );
+            return Err(format!("{left} buffered rows could not be written"));
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -88,46 +139,48 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 
 async fn dispatch(State(state): State<Arc<AppState>>, req: HttpRequest) -> HttpResponse {
     let (parts, body) = req.into_parts();
-    let path = parts.uri.path().to_owned();
+    let path = parts.uri.path();
     let format = header_str(&parts.headers, header::CONTENT_TYPE)
         .and_then(otlp2parquet_handlers::body::format_of_content_type)
         .unwrap_or(Format::Json);
-    let signal = match route(parts.method.as_str(), &path) {
+    let signal = match route(parts.method.as_str(), path) {
         Ok(Route::Export(signal)) => signal,
         Ok(Route::Health) => return to_http(Response::text(200, "ok\n")),
         Ok(Route::Ready) => {
-            return to_http(if state.storage.ready().await {
-                Response::text(200, "ready\n")
-            } else {
-                Response::text(503, "storage not writable\n")
+            return to_http(match state.store.ready().await {
+                Ok(()) => Response::text(200, "ready\n"),
+                Err(e) => Response::text(503, format!("storage not reachable: {e}\n")),
             });
         }
         Ok(Route::Metrics) => {
-            let n = state.requests.load(Ordering::Relaxed);
-            return to_http(Response::text(
-                200,
-                format!(
-                    "# TYPE otlp2parquet_requests_total counter\notlp2parquet_requests_total {n}\n"
-                ),
+            let mut resp = Response::text(200, state.metrics.render());
+            resp.headers.retain(|(name, _)| *name != "content-type");
+            resp.headers.push((
+                "content-type",
+                "text/plain; version=0.0.4; charset=utf-8".to_owned(),
             ));
+            return to_http(resp);
         }
         Err(e) => {
             let mut resp = Response::error(format, &e);
             if e.kind() == ErrorKind::MethodNotAllowed {
                 resp.headers
-                    .push(("allow", allowed_method(&path).to_owned()));
+                    .push(("allow", allowed_method(path).to_owned()));
             }
             return to_http(resp);
         }
     };
+    let started = Instant::now();
     let auth = &state.config.auth;
     if let Err(e) = authorize(header_str(&parts.headers, header::AUTHORIZATION), auth) {
         let mut resp = Response::error(format, &e);
         resp.headers
             .push(("www-authenticate", www_authenticate(auth).to_owned()));
+        state
+            .metrics
+            .record_request(signal, resp.status, 0, 0, started.elapsed());
         return to_http(resp);
     }
-    state.requests.fetch_add(1, Ordering::Relaxed);
     // Read the body without trusting Content-Length (chunked bodies have none), stopping one
     // byte past the limit so that the pipeline reports 413 with an OTLP body.
     let limit = state.config.request.max_payload_bytes;
@@ -141,39 +194,57 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: HttpRequest) -> HttpR
             } else {
                 ErrorKind::InvalidRequest
             };
-            return to_http(error_response(
-                format,
-                kind,
-                format!("reading request body: {e}"),
-            ));
+            let resp = error_response(format, kind, format!("reading request body: {e}"));
+            state
+                .metrics
+                .record_request(signal, resp.status, 0, 0, started.elapsed());
+            return to_http(resp);
         }
     };
-    let received_at_ns = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
     let request = Request {
         signal,
         content_type: header_str(&parts.headers, header::CONTENT_TYPE),
         content_encoding: header_str(&parts.headers, header::CONTENT_ENCODING),
         body: &bytes,
-        received_at_ns,
+        received_at_ns: now_ns(),
     };
-    let seed = token_seed(&state, received_at_ns);
-    to_http(handle(&request, &state.config, seed, &state.storage).await)
+    let (resp, records) = match &state.batcher {
+        Some(batcher) => buffer(batcher, signal, &request, limit),
+        None => {
+            let seed = state.tokens.next(request.received_at_ns);
+            handle_counted(&request, &state.config, seed, state.store.as_ref()).await
+        }
+    };
+    state
+        .metrics
+        .record_request(signal, resp.status, bytes.len(), records, started.elapsed());
+    to_http(resp)
 }
 
-/// A per-request random seed for object-key uuids: the process-random SipHash keys of
-/// `RandomState` over a counter and the clock.
-fn token_seed(state: &AppState, now: i64) -> u128 {
-    let n = state.requests.load(Ordering::Relaxed);
-    let mut a = state.seeds.build_hasher();
-    a.write_u64(n);
-    a.write_i64(now);
-    let hi = a.finish();
-    let mut b = state.seeds.build_hasher();
-    b.write_u64(hi);
-    b.write_u64(n.rotate_left(17));
-    (u128::from(hi) << 64) | u128::from(b.finish())
+/// Converts a request and hands its rows to the batcher; answered once they are buffered.
+fn buffer(
+    batcher: &Arc<Batcher>,
+    signal: Signal,
+    request: &Request<'_>,
+    limit: usize,
+) -> (Response, usize) {
+    let converted = match convert(request, limit) {
+        Ok(c) => c,
+        Err(f) => {
+            tracing::debug!(%signal, error = %f.error, "request rejected");
+            return (f.response(), 0);
+        }
+    };
+    match batcher.submit(converted.partitions) {
+        Ok(()) => (
+            Response::success(signal, converted.format, 0, ""),
+            converted.records,
+        ),
+        Err(e) => {
+            tracing::debug!(%signal, error = %e, "request refused: buffers full");
+            (Response::error(converted.format, &e), 0)
+        }
+    }
 }
 
 fn to_http(resp: Response) -> HttpResponse {

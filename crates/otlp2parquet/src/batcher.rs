@@ -1,0 +1,536 @@
+//! The in-memory batcher (SPEC §6, server): converted rows are buffered per
+//! (table, service, hour) and written as one merged Parquet file per buffer when it reaches
+//! `batch.max_rows` rows or `batch.max_bytes` of Arrow memory, when it is `batch.max_age_secs`
+//! old (a background timer, so quiet buffers flush without further traffic), and at shutdown.
+//!
+//! Memory is bounded: buffered rows, files being encoded and files awaiting a retry all count
+//! against `batch.max_buffered_bytes`; a request that would pass it is refused (503 +
+//! `Retry-After`) rather than queued. A write that fails is retried with backoff for as long as
+//! the process lives, and its rows stay counted as buffered until it succeeds.
+//! docs/adr/0006-server-batching.md explains the choices.
+
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arrow_array::RecordBatch;
+use otlp2parquet_common::config::Config;
+use otlp2parquet_handlers::{Error, ErrorKind};
+use otlp2parquet_writer::key::hour_bucket;
+use otlp2parquet_writer::{ParquetOptions, Partition, Storage, Table, encode_merged, object_key};
+use tokio::sync::{Notify, Semaphore};
+
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// First wait before retrying a failed write; doubles up to [`MAX_RETRY_DELAY`].
+const FIRST_RETRY_DELAY: Duration = Duration::from_millis(500);
+/// Longest wait between retries of a failed write.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+
+/// What identifies a buffer: rows of one table, service and hour share a file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct BufferKey {
+    table: Table,
+    service: String,
+    hour: i64,
+}
+
+/// Rows waiting for their file.
+#[derive(Debug)]
+struct Buffer {
+    batches: Vec<RecordBatch>,
+    rows: usize,
+    bytes: usize,
+    min_time_ns: i64,
+    opened: Instant,
+}
+
+/// The flush limits of SPEC §2 `[batch]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Flush a buffer at this many rows.
+    pub max_rows: usize,
+    /// Flush a buffer at this much Arrow memory.
+    pub max_bytes: usize,
+    /// Flush a buffer this long after its first rows arrived.
+    pub max_age: Duration,
+    /// Refuse requests past this much memory held in total.
+    pub max_buffered_bytes: usize,
+}
+
+impl Limits {
+    /// The limits `config` asks for.
+    pub fn from_config(config: &Config) -> Limits {
+        Limits {
+            max_rows: config.batch.max_rows,
+            max_bytes: config.batch.max_bytes,
+            max_age: Duration::from_secs(config.batch.max_age_secs),
+            max_buffered_bytes: config.batch.max_buffered_bytes,
+        }
+    }
+}
+
+/// Random-looking, unique tokens for object keys (SPEC §5.1 `{uuid}`).
+#[derive(Debug, Default)]
+pub struct KeyTokens {
+    seeds: RandomState,
+    counter: AtomicU64,
+}
+
+impl KeyTokens {
+    /// A fresh 128-bit token: the process-random SipHash keys of `RandomState` over a counter
+    /// and the clock, so tokens differ across files, requests and restarts.
+    pub fn next(&self, now_ns: i64) -> u128 {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let mut a = self.seeds.build_hasher();
+        a.write_u64(n);
+        a.write_i64(now_ns);
+        let hi = a.finish();
+        let mut b = self.seeds.build_hasher();
+        b.write_u64(hi);
+        b.write_u64(n.rotate_left(17));
+        (u128::from(hi) << 64) | u128::from(b.finish())
+    }
+}
+
+/// Buffers, flush tasks and their accounting.
+pub struct Batcher {
+    buffers: Mutex<HashMap<BufferKey, Buffer>>,
+    limits: Limits,
+    opts: ParquetOptions,
+    prefix: String,
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+    tokens: Arc<KeyTokens>,
+    /// Encodes run on blocking threads, at most one per core, so that a burst of flushes does
+    /// not starve request handling.
+    encoders: Semaphore,
+    /// Flush tasks not finished yet (encoding, writing or waiting to retry).
+    in_flight: AtomicUsize,
+    idle: Notify,
+}
+
+impl Batcher {
+    /// A batcher writing to `store`.
+    pub fn new(
+        config: &Config,
+        store: Arc<Store>,
+        metrics: Arc<Metrics>,
+        tokens: Arc<KeyTokens>,
+    ) -> Arc<Batcher> {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Arc::new(Batcher {
+            buffers: Mutex::new(HashMap::new()),
+            limits: Limits::from_config(config),
+            opts: otlp2parquet_handlers::parquet_options(config),
+            prefix: config.storage.prefix.clone(),
+            store,
+            metrics,
+            tokens,
+            encoders: Semaphore::new(cores),
+            in_flight: AtomicUsize::new(0),
+            idle: Notify::new(),
+        })
+    }
+
+    /// Buffers the partitions of one request. Fails (503) when the memory bound is reached;
+    /// then nothing of the request is kept.
+    pub fn submit(self: &Arc<Self>, partitions: Vec<Partition>) -> Result<(), Error> {
+        let rows: usize = partitions.iter().map(Partition::num_rows).sum();
+        let bytes: usize = partitions
+            .iter()
+            .map(|p| p.batch.get_array_memory_size())
+            .sum();
+        let held = self
+            .metrics
+            .buffered_bytes
+            .fetch_add(bytes as u64, Ordering::AcqRel);
+        let bound = self.limits.max_buffered_bytes as u64;
+        // An empty server always takes a request, however large (it is already bounded by
+        // max_payload_bytes); otherwise the bound holds.
+        if held > 0 && held.saturating_add(bytes as u64) > bound {
+            self.metrics
+                .buffered_bytes
+                .fetch_sub(bytes as u64, Ordering::AcqRel);
+            self.metrics
+                .overload_rejections
+                .fetch_add(1, Ordering::Relaxed);
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "the server holds {held} bytes of unwritten data, the most \
+                     batch.max_buffered_bytes ({bound}) allows; retry later"
+                ),
+            ));
+        }
+        self.metrics
+            .buffered_rows
+            .fetch_add(rows as u64, Ordering::Relaxed);
+        let now = Instant::now();
+        let mut full = Vec::new();
+        {
+            let mut buffers = self.lock_buffers();
+            for p in partitions {
+                let key = BufferKey {
+                    table: p.table,
+                    service: p.service,
+                    hour: hour_bucket(p.min_time_ns),
+                };
+                let size = p.batch.get_array_memory_size();
+                let buffer = buffers.entry(key.clone()).or_insert_with(|| Buffer {
+                    batches: Vec::new(),
+                    rows: 0,
+                    bytes: 0,
+                    min_time_ns: p.min_time_ns,
+                    opened: now,
+                });
+                buffer.rows += p.batch.num_rows();
+                buffer.bytes += size;
+                buffer.min_time_ns = buffer.min_time_ns.min(p.min_time_ns);
+                buffer.batches.push(p.batch);
+                if (buffer.rows >= self.limits.max_rows || buffer.bytes >= self.limits.max_bytes)
+                    && let Some(b) = buffers.remove(&key)
+                {
+                    full.push((key, b));
+                }
+            }
+        }
+        for (key, buffer) in full {
+            self.spawn_flush(key, buffer);
+        }
+        Ok(())
+    }
+
+    /// Flushes every buffer older than `max_age`.
+    pub fn flush_aged(self: &Arc<Self>) {
+        let max_age = self.limits.max_age;
+        let old: Vec<(BufferKey, Buffer)> = {
+            let mut buffers = self.lock_buffers();
+            let keys: Vec<BufferKey> = buffers
+                .iter()
+                .filter(|(_, b)| b.opened.elapsed() >= max_age)
+                .map(|(k, _)| k.clone())
+                .collect();
+            keys.into_iter()
+                .filter_map(|k| buffers.remove(&k).map(|b| (k, b)))
+                .collect()
+        };
+        for (key, buffer) in old {
+            self.spawn_flush(key, buffer);
+        }
+    }
+
+    /// Runs [`Batcher::flush_aged`] on a timer until the process ends.
+    pub fn spawn_age_timer(self: &Arc<Self>) {
+        let tick =
+            (self.limits.max_age / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(tick);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                this.flush_aged();
+            }
+        });
+    }
+
+    /// Flushes every buffer and waits up to `deadline` for all writes (retries included) to
+    /// finish. Returns the rows still unwritten when it gave up (0 when everything is stored).
+    pub async fn shutdown(self: &Arc<Self>, deadline: Duration) -> u64 {
+        let all: Vec<(BufferKey, Buffer)> = self.lock_buffers().drain().collect();
+        for (key, buffer) in all {
+            self.spawn_flush(key, buffer);
+        }
+        let wait = async {
+            loop {
+                let idle = self.idle.notified();
+                if self.in_flight.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                idle.await;
+            }
+        };
+        if tokio::time::timeout(deadline, wait).await.is_err() {
+            return self.metrics.buffered_rows.load(Ordering::Relaxed);
+        }
+        0
+    }
+
+    fn lock_buffers(&self) -> std::sync::MutexGuard<'_, HashMap<BufferKey, Buffer>> {
+        // A panic while holding the lock cannot happen (no code under it panics), and if it
+        // did the buffers are still consistent, so a poisoned lock is used as is.
+        self.buffers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn spawn_flush(self: &Arc<Self>, key: BufferKey, buffer: Buffer) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            this.flush(key, buffer).await;
+            if this.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+                this.idle.notify_waiters();
+            }
+        });
+    }
+
+    /// Encodes one buffer and writes it, retrying until the write succeeds.
+    async fn flush(&self, key: BufferKey, buffer: Buffer) {
+        let (rows, arrow_bytes) = (buffer.rows as u64, buffer.bytes as u64);
+        let now_ns = crate::server::now_ns();
+        let object = object_key(
+            &self.prefix,
+            key.table,
+            &key.service,
+            buffer.min_time_ns,
+            self.tokens.next(now_ns),
+        );
+        let encoded = {
+            let _permit = self.encoders.acquire().await;
+            let (table, opts) = (key.table, self.opts);
+            tokio::task::spawn_blocking(move || encode_merged(table, &buffer.batches, &opts)).await
+        };
+        let file = match encoded {
+            Ok(Ok(file)) => file,
+            Ok(Err(e)) => {
+                self.forget(rows, arrow_bytes);
+                tracing::error!(key = %object, rows, error = %e, "encoding a merged file failed; its rows are lost (a bug)");
+                return;
+            }
+            Err(e) => {
+                self.forget(rows, arrow_bytes);
+                tracing::error!(key = %object, rows, error = %e, "the encoding task failed; its rows are lost (a bug)");
+                return;
+            }
+        };
+        let size = file.len() as u64;
+        // The Arrow buffers are gone; what stays held until the write succeeds is the file.
+        self.metrics
+            .buffered_bytes
+            .fetch_add(size, Ordering::AcqRel);
+        self.metrics
+            .buffered_bytes
+            .fetch_sub(arrow_bytes, Ordering::AcqRel);
+        let mut delay = FIRST_RETRY_DELAY;
+        loop {
+            match self.store.put(&object, file.clone()).await {
+                Ok(()) => break,
+                Err(e) => {
+                    self.metrics.flush_failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(key = %object, rows, error = %e, retry_in_ms = delay.as_millis() as u64, "writing a file failed; its rows stay buffered and the write is retried");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(MAX_RETRY_DELAY);
+                }
+            }
+        }
+        self.metrics.flushes.fetch_add(1, Ordering::Relaxed);
+        self.metrics.rows_written.fetch_add(rows, Ordering::Relaxed);
+        self.metrics
+            .bytes_written
+            .fetch_add(size, Ordering::Relaxed);
+        self.forget(rows, size);
+        tracing::debug!(key = %object, rows, bytes = size, "file written");
+    }
+
+    /// Takes rows and bytes off the buffered gauges.
+    fn forget(&self, rows: u64, bytes: u64) {
+        self.metrics
+            .buffered_rows
+            .fetch_sub(rows, Ordering::Relaxed);
+        self.metrics
+            .buffered_bytes
+            .fetch_sub(bytes, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use otlp2parquet_common::config::Config;
+    use otlp2parquet_common::platform::Platform;
+    use otlp2parquet_proto::{ExportRequest, LogsRequest};
+    use otlp2parquet_writer::{MemoryStorage, Partition, StorageErrorKind, convert_logs};
+    use prost::Message;
+
+    use super::*;
+
+    /// The log partitions of a generated request: `records` records over `services` services.
+    fn logs(records: usize, services: usize, seed: u64) -> Vec<Partition> {
+        let body =
+            otlp2parquet_proto::testing::logs_request(records, services, seed).encode_to_vec();
+        let req = LogsRequest::decode_protobuf(&body).unwrap();
+        convert_logs(&req, 1).unwrap()
+    }
+
+    struct Harness {
+        batcher: Arc<Batcher>,
+        store: Arc<Store>,
+        metrics: Arc<Metrics>,
+    }
+
+    impl Harness {
+        fn new(tune: impl FnOnce(&mut Config)) -> Harness {
+            let mut config = Config::defaults(Platform::Server);
+            tune(&mut config);
+            let store = Arc::new(Store::Memory(MemoryStorage::new()));
+            let metrics = Arc::new(Metrics::default());
+            let batcher = Batcher::new(
+                &config,
+                Arc::clone(&store),
+                Arc::clone(&metrics),
+                Arc::new(KeyTokens::default()),
+            );
+            Harness {
+                batcher,
+                store,
+                metrics,
+            }
+        }
+
+        fn memory(&self) -> &MemoryStorage {
+            match self.store.as_ref() {
+                Store::Memory(m) => m,
+                Store::Opendal(_) => unreachable!(),
+            }
+        }
+
+        /// Rows per stored file, by key.
+        fn files(&self) -> Vec<(String, i64)> {
+            self.memory()
+                .objects()
+                .into_iter()
+                .map(|(k, v)| {
+                    let reader =
+                        parquet::file::reader::SerializedFileReader::new(bytes::Bytes::from(v))
+                            .unwrap();
+                    let rows = parquet::file::reader::FileReader::metadata(&reader)
+                        .file_metadata()
+                        .num_rows();
+                    (k, rows)
+                })
+                .collect()
+        }
+
+        async fn wait_for(&self, what: &str, cond: impl Fn(&Harness) -> bool) {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !cond(self) {
+                assert!(Instant::now() < deadline, "timed out waiting for {what}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+
+        fn gauge(&self) -> (u64, u64) {
+            (
+                self.metrics.buffered_rows.load(Ordering::Relaxed),
+                self.metrics.buffered_bytes.load(Ordering::Relaxed),
+            )
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_requests_become_one_file_when_the_row_limit_is_reached() {
+        let h = Harness::new(|c| c.batch.max_rows = 1_000);
+        for seed in 0..4 {
+            h.batcher.submit(logs(300, 1, seed)).unwrap();
+        }
+        h.wait_for("the flush", |h| h.files().len() == 1).await;
+        assert_eq!(h.files()[0].1, 1_200);
+        assert_eq!(h.batcher.shutdown(Duration::from_secs(5)).await, 0);
+        assert_eq!(h.files().len(), 1, "nothing else was buffered");
+        assert_eq!(h.gauge(), (0, 0));
+        assert_eq!(h.metrics.rows_written.load(Ordering::Relaxed), 1_200);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_quiet_buffer_is_flushed_by_age_without_more_traffic() {
+        let h = Harness::new(|c| c.batch.max_age_secs = 1);
+        h.batcher.spawn_age_timer();
+        h.batcher.submit(logs(50, 2, 1)).unwrap();
+        let start = Instant::now();
+        h.wait_for("the age flush", |h| h.files().len() == 2).await;
+        assert!(start.elapsed() >= Duration::from_millis(900));
+        assert_eq!(h.files().iter().map(|f| f.1).sum::<i64>(), 50);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn past_the_memory_bound_requests_are_refused_with_503() {
+        let first = logs(200, 1, 1);
+        let size: usize = first.iter().map(|p| p.batch.get_array_memory_size()).sum();
+        let h = Harness::new(|c| c.batch.max_buffered_bytes = size + size / 2);
+        h.batcher.submit(first).unwrap();
+        let err = h.batcher.submit(logs(200, 1, 2)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unavailable);
+        assert!(err.message().contains("batch.max_buffered_bytes"), "{err}");
+        assert_eq!(h.gauge().0, 200, "the refused request holds nothing");
+        assert_eq!(h.metrics.overload_rejections.load(Ordering::Relaxed), 1);
+        // Once written, there is room again.
+        assert_eq!(h.batcher.shutdown(Duration::from_secs(5)).await, 0);
+        h.batcher.submit(logs(200, 1, 3)).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_write_keeps_its_rows_and_is_retried_until_it_succeeds() {
+        let h = Harness::new(|c| c.batch.max_rows = 100);
+        h.memory().fail_with(Some(StorageErrorKind::Temporary));
+        h.batcher.submit(logs(150, 1, 9)).unwrap();
+        h.wait_for("two failed attempts", |h| {
+            h.metrics.flush_failures.load(Ordering::Relaxed) >= 2
+        })
+        .await;
+        let (rows, bytes) = h.gauge();
+        assert_eq!(rows, 150, "rows stay counted while the write fails");
+        assert!(bytes > 0);
+        assert!(h.files().is_empty());
+        h.memory().fail_with(None);
+        h.wait_for("the retried write", |h| h.files().len() == 1)
+            .await;
+        assert_eq!(h.files()[0].1, 150);
+        h.wait_for("the gauges to drop", |h| h.gauge() == (0, 0))
+            .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shutdown_writes_every_buffer_or_reports_what_it_could_not() {
+        let h = Harness::new(|_| {});
+        h.batcher.submit(logs(500, 5, 4)).unwrap();
+        assert!(
+            h.files().is_empty(),
+            "below every limit nothing is written yet"
+        );
+        assert_eq!(h.batcher.shutdown(Duration::from_secs(5)).await, 0);
+        let files = h.files();
+        assert_eq!(files.len(), 5);
+        assert_eq!(files.iter().map(|f| f.1).sum::<i64>(), 500);
+
+        let down = Harness::new(|_| {});
+        down.memory().fail_with(Some(StorageErrorKind::Temporary));
+        down.batcher.submit(logs(40, 1, 5)).unwrap();
+        assert_eq!(down.batcher.shutdown(Duration::from_millis(300)).await, 40);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rows_of_two_hours_go_to_two_files() {
+        let h = Harness::new(|_| {});
+        let mut parts = logs(10, 1, 1);
+        let mut later = logs(10, 1, 2);
+        for p in &mut later {
+            p.min_time_ns += 3_600_000_000_000;
+        }
+        parts.append(&mut later);
+        h.batcher.submit(parts).unwrap();
+        assert_eq!(h.batcher.shutdown(Duration::from_secs(5)).await, 0);
+        let files = h.files();
+        assert_eq!(files.len(), 2, "{files:?}");
+        assert_ne!(
+            files[0].0.split("/hour=").nth(1).map(|s| &s[..2]),
+            files[1].0.split("/hour=").nth(1).map(|s| &s[..2]),
+        );
+    }
+}
