@@ -32,4 +32,10 @@ if ! "$VENV/bin/python" -c 'import pyarrow, duckdb, chdb, opentelemetry.proto' >
   "$VENV/bin/pip" install -q --disable-pip-version-check \
     'pyarrow==26.0.1' 'duckdb==2.0.1' 'chdb==4.4.0' 'opentelemetry-proto==1.45.2'
 fi
+# s3s-fs: the local S3 server of the OpenDAL storage tests (writer --features opendal). Pinned:
+# 0.15+ needs Rust 1.96. Compiles for about 5 minutes; the tests find it on PATH or in ~/.cargo/bin.
+if ! command -v s3s-fs >/dev/null 2>&1 && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs" ]; then
+  log "cargo install s3s-fs 0.14.1 (about 5 minutes)"
+  cargo install --locked s3s-fs --version 0.14.1 --features binary
+fi
 log "ok"

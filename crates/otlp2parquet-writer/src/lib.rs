@@ -11,6 +11,8 @@ mod error;
 mod ids;
 pub mod key;
 mod merge;
+#[cfg(feature = "opendal")]
+pub mod opendal_storage;
 mod parquet;
 pub mod schema;
 mod storage;
@@ -22,6 +24,8 @@ pub use error::WriterError;
 pub use ids::hex_id;
 pub use key::{object_key, safe_service_name};
 pub use merge::{encode_merged, time_column};
+#[cfg(feature = "opendal")]
+pub use opendal_storage::OpendalStorage;
 pub use parquet::{
     ParquetOptions, SCHEMA_METADATA_KEY, VERSION_METADATA_KEY, encode_parquet, writer_properties,
 };

@@ -7,6 +7,7 @@ mod convert;
 mod convert_fixtures;
 mod key;
 mod merge;
+mod opendal;
 mod parquet;
 mod schema;
 mod value;
