@@ -32,6 +32,28 @@ if ! "$VENV/bin/python" -c 'import pyarrow, duckdb, chdb, opentelemetry.proto' >
   "$VENV/bin/pip" install -q --disable-pip-version-check \
     'pyarrow==26.0.1' 'duckdb==2.0.1' 'chdb==4.4.0' 'opentelemetry-proto==1.45.2'
 fi
+
+# Real OpenTelemetry clients for the server's SDK tests (crates/otlp2parquet/tests/sdk): the Python
+# SDK with its OTLP/HTTP protobuf exporter, and the JS SDK from the committed npm lockfile.
+OTEL_PY=1.45.2
+if ! "$VENV/bin/python" -c "import importlib.metadata as m, opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http
+assert m.version('opentelemetry-sdk') == m.version('opentelemetry-exporter-otlp-proto-http') == '$OTEL_PY'" >/dev/null 2>&1; then
+  log "pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-http $OTEL_PY"
+  "$VENV/bin/pip" install -q --disable-pip-version-check \
+    "opentelemetry-sdk==$OTEL_PY" "opentelemetry-exporter-otlp-proto-http==$OTEL_PY"
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  log "apt-get install nodejs npm"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+fi
+NODE_SDK=crates/otlp2parquet/tests/sdk/node
+# npm ci again when the lockfile changed since the last install (npm keeps its own copy).
+if [ ! -d "$NODE_SDK/node_modules" ] || [ "$NODE_SDK/package-lock.json" -nt "$NODE_SDK/node_modules/.package-lock.json" ]; then
+  log "npm ci in $NODE_SDK"
+  (cd "$NODE_SDK" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 # s3s-fs: the local S3 server of the OpenDAL storage tests (writer --features opendal). Pinned:
 # 0.15+ needs Rust 1.96. Compiles for about 5 minutes; the tests find it on PATH or in ~/.cargo/bin.
 if ! command -v s3s-fs >/dev/null 2>&1 && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs" ]; then

@@ -1,0 +1,230 @@
+//! The test harness: the `otlp2parquet` binary as a real process on a free 127.0.0.1 port,
+//! with a hermetic environment, its log captured in the test directory, stopped by PID.
+//!
+//! The server batches rows in memory and writes them on flush (rows, bytes, age, or SIGTERM), so
+//! tests read files only after [`Server::stop`].
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long the server may take to flush and exit after SIGTERM.
+const STOP_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    /// The test's own directory: `data/` (the output) and `server.log` live here.
+    pub dir: PathBuf,
+    stopped: bool,
+}
+
+impl Server {
+    /// Starts the server writing under `<CARGO_TARGET_TMPDIR>/<name>/data`.
+    pub fn start(name: &str) -> Server {
+        Server::start_with(name, &[])
+    }
+
+    /// Like [`Server::start`], with extra environment variables (e.g. batch limits).
+    pub fn start_with(name: &str, env: &[(&str, &str)]) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = std::fs::File::create(dir.join("server.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_otlp2parquet"))
+            .args(["serve", "--output"])
+            .arg(dir.join("data"))
+            // A hermetic environment: no OTLP2PARQUET_* or RUST_LOG of the caller's leaks in.
+            .env_clear()
+            .env("OTLP2PARQUET_LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
+            .current_dir(&dir)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut server = Server {
+            child,
+            port,
+            dir,
+            stopped: false,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while server.request("GET", "/health", &[], b"").0 != 200 {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                server.stopped = true;
+                panic!("server exited at start ({status}):\n{}", server.log_tail());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server did not come up:\n{}",
+                server.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// `http://127.0.0.1:<port>`, the base URL OTLP exporters take.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// One HTTP/1.1 request; (status, body). Status 0 when the connection failed.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, Vec<u8>) {
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return (0, Vec::new());
+        };
+        let mut head =
+            format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(body).unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).unwrap();
+        let text = String::from_utf8_lossy(&out);
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = match out.windows(4).position(|w| w == b"\r\n\r\n") {
+            Some(i) => out[i + 4..].to_vec(),
+            None => Vec::new(),
+        };
+        (status, body)
+    }
+
+    /// SIGTERM by PID, then waits for the exit (the server flushes its batches first) and asserts
+    /// it was clean. SIGKILL and a failure when it takes longer than [`STOP_TIMEOUT`].
+    pub fn stop(&mut self) {
+        assert!(!self.stopped, "server already stopped");
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -TERM {pid} failed");
+        let status = self.wait_exit(STOP_TIMEOUT);
+        self.stopped = true;
+        let Some(status) = status else {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            panic!(
+                "server did not exit within {STOP_TIMEOUT:?} of SIGTERM; killed:\n{}",
+                self.log_tail()
+            );
+        };
+        assert!(
+            status.success(),
+            "server exited uncleanly after SIGTERM ({status}):\n{}",
+            self.log_tail()
+        );
+    }
+
+    fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Every file under the output directory, sorted. Call after [`Server::stop`].
+    pub fn files(&self) -> Vec<PathBuf> {
+        assert!(
+            self.stopped,
+            "read files after stop(): the server batches in memory"
+        );
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.data_dir(), &mut out);
+        out.sort();
+        out
+    }
+
+    /// The last lines of the server's log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        let from = lines.len().saturating_sub(40);
+        format!(
+            "--- {} (last {} lines) ---\n{}",
+            self.dir.join("server.log").display(),
+            lines.len() - from,
+            lines[from..].join("\n")
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        // A test that panicked before stop(): do not leave the process behind.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("{}", self.log_tail());
+        }
+    }
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(repo_root().join("testdata/otlp").join(name)).unwrap()
+}
+
+/// The Python with pyarrow, DuckDB and the OpenTelemetry SDK: `$TEST_PYTHON`, else the repo's
+/// `.venv` (both made by `make deps`).
+pub fn python() -> PathBuf {
+    let p = std::env::var_os("TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".venv/bin/python"));
+    assert!(
+        p.exists(),
+        "{} not found: run `make deps` (or `make test`) to install the Python tools",
+        p.display()
+    );
+    p
+}
