@@ -10,6 +10,8 @@
     reason = "test code: failures are panics with context; the harness prints the server log"
 )]
 
+mod bad_input;
+mod batching;
 mod http;
 mod sdk;
 mod util;
