@@ -4,16 +4,22 @@
 //!
 //!     cargo bench -p otlp2parquet-writer --bench encode
 //!
-//! With `ENCODE_ONCE=<logs|traces|metrics>` set, the binary encodes that signal's partitions
+//! `merge/logs` models the server's batcher: 200 SDK-sized requests (512 records, one service)
+//! merged into one file with `encode_merged`, once with requests that follow each other in time
+//! and once with overlapping ones (the sort-and-interleave path).
+//!
+//! With `ENCODE_ONCE=<logs|traces|metrics|merge>` set, the binary encodes that signal's partitions
 //! once and exits instead of benchmarking: a stable target for `valgrind --tool=callgrind`
 //! (instruction counts do not depend on machine load, wall-clock figures do).
 
 use std::hint::black_box;
 
+use arrow_array::RecordBatch;
 use criterion::{BenchmarkId, Criterion, Throughput};
 use otlp2parquet_proto::{ExportRequest, LogsRequest, MetricsRequest, TracesRequest, testing};
 use otlp2parquet_writer::{
-    ParquetOptions, Partition, convert_logs, convert_metrics, convert_traces, encode_parquet,
+    ParquetOptions, Partition, convert_logs, convert_metrics, convert_traces, encode_merged,
+    encode_parquet,
 };
 use prost::Message as _;
 
@@ -54,6 +60,49 @@ fn encode_all(partitions: &[Partition], opts: &ParquetOptions) -> usize {
         .sum()
 }
 
+/// The batches of `requests` single-service requests of 512 log records each. With `in_order`,
+/// request `i` is shifted to follow request `i - 1` in time; otherwise they all overlap.
+fn request_batches(requests: usize, in_order: bool) -> Vec<RecordBatch> {
+    (0..requests)
+        .filter_map(|i| {
+            let received = RECEIVED_AT_NS + i as i64;
+            let mut req = testing::logs_request(512, 1, i as u64 + 10);
+            if in_order {
+                // Each request's five minutes squeezed into its own second.
+                let base = testing::BASE_TIME_UNIX_NANO;
+                for r in &mut req.resource_logs {
+                    for s in &mut r.scope_logs {
+                        for l in &mut s.log_records {
+                            l.time_unix_nano =
+                                base + i as u64 * 1_000_000_000 + (l.time_unix_nano - base) / 300;
+                        }
+                    }
+                }
+            }
+            let body = req.encode_to_vec();
+            let decoded = LogsRequest::decode_protobuf(&body).ok()?;
+            let parts = convert_logs(&decoded, received).ok()?;
+            parts.into_iter().next().map(|p| p.batch)
+        })
+        .collect()
+}
+
+fn merge_bench(c: &mut Criterion) {
+    let opts = ParquetOptions::default();
+    let mut group = c.benchmark_group("merge/logs");
+    group.sample_size(10);
+    for in_order in [true, false] {
+        let batches = request_batches(200, in_order);
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        group.throughput(Throughput::Elements(rows as u64));
+        let id = if in_order { "in_order" } else { "overlapping" };
+        group.bench_function(id, |b| {
+            b.iter(|| encode_merged(otlp2parquet_writer::Table::Logs, black_box(&batches), &opts))
+        });
+    }
+    group.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let opts = ParquetOptions::default();
     for signal in ["logs", "traces", "metrics"] {
@@ -73,6 +122,16 @@ fn bench(c: &mut Criterion) {
 fn main() {
     if let Some(signal) = std::env::var_os("ENCODE_ONCE") {
         let signal = signal.to_string_lossy();
+        if signal == "merge" || signal == "merge-overlapping" {
+            let batches = request_batches(200, signal == "merge");
+            let file = encode_merged(
+                otlp2parquet_writer::Table::Logs,
+                &batches,
+                &ParquetOptions::default(),
+            );
+            black_box(file.map(|f| f.len()).unwrap_or_default());
+            return;
+        }
         let services = std::env::var("ENCODE_SERVICES")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -84,5 +143,6 @@ fn main() {
     }
     let mut c = Criterion::default().configure_from_args();
     bench(&mut c);
+    merge_bench(&mut c);
     c.final_summary();
 }

@@ -1,5 +1,10 @@
 //! `encode_merged`: the batches of several requests become one file whose rows are all there,
 //! ordered by time, whether or not the requests overlapped in time.
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a failure is a panic with context"
+)]
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampNanosecondType;
