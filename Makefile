@@ -4,7 +4,7 @@ CARGO ?= cargo
 LIB_CRATES := -p otlp2parquet-proto -p otlp2parquet-common -p otlp2parquet-writer -p otlp2parquet-handlers
 export TEST_PYTHON ?= $(CURDIR)/.venv/bin/python
 
-.PHONY: dev deps pre-commit fmt clippy check test test-unit test-e2e bench serve \
+.PHONY: dev deps pre-commit fmt clippy check test test-unit test-e2e bench bench-load serve \
         wasm-full wasm-size wasm-profile
 
 ## dev: install the commit-msg hook and every tool the tests need
@@ -48,6 +48,11 @@ test-e2e: deps
 ## bench: criterion benches of the pure core (decode, convert, encode, end to end)
 bench:
 	$(CARGO) bench --workspace --all-features
+
+## bench-load: the release server under HTTP load (logs, traces, generator ceiling); rows on disk
+## verified after SIGTERM. LOAD_SIGNAL, LOAD_CONNECTIONS, LOAD_DURATION override the defaults
+bench-load:
+	CARGO=$(CARGO) ./scripts/bench-load.sh
 
 wasm-full wasm-size wasm-profile:
 	@echo "make $@: the Cloudflare Worker build arrives with issue 5 (WASM under 2.5 MB gzip)" >&2

@@ -54,7 +54,7 @@ pub struct Report {
     pub rejected_records: u64,
     /// Non-200 outcomes by status code, or `connect` / `timeout` / `transport`.
     pub errors: BTreeMap<String, u64>,
-    /// Latency percentiles and maximum, microseconds.
+    /// Latency percentiles and maximum of the 200 responses, microseconds.
     pub p50_us: u64,
     /// 90th percentile.
     pub p90_us: u64,
@@ -152,7 +152,7 @@ impl Report {
             },
             self.elapsed.as_secs_f64()
         )?;
-        let row = |out: &mut dyn Write, k: &str, v: String| writeln!(out, "  {k:<22} {v}");
+        let row = |out: &mut dyn Write, k: &str, v: String| writeln!(out, "  {k:<26} {v}");
         row(
             out,
             &format!("{unit}/s"),
@@ -170,7 +170,7 @@ impl Report {
         )?;
         row(
             out,
-            "latency p50/p90/p99",
+            "latency p50/p90/p99 (200)",
             format!(
                 "{:.2} / {:.2} / {:.2} ms",
                 ms(self.p50_us),
@@ -178,7 +178,11 @@ impl Report {
                 ms(self.p99_us)
             ),
         )?;
-        row(out, "latency max", format!("{:.2} ms", ms(self.max_us)))?;
+        row(
+            out,
+            "latency max (200)",
+            format!("{:.2} ms", ms(self.max_us)),
+        )?;
         let errors = if self.errors.is_empty() {
             "none".to_owned()
         } else {

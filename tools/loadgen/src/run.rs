@@ -71,8 +71,19 @@ pub async fn run(plan: Plan, payloads: Payloads) -> Result<Report, String> {
         plan.signal.path()
     );
     let payloads = Arc::new(payloads);
-    let start = Instant::now();
-    let measure_from = start + plan.warmup;
+    // Clients first: building them takes time that must not eat into the measured window.
+    let mut clients = Vec::with_capacity(plan.connections);
+    for _ in 0..plan.connections.max(1) {
+        clients.push(
+            reqwest::Client::builder()
+                .no_proxy()
+                .pool_max_idle_per_host(1)
+                .tcp_nodelay(true)
+                .build()
+                .map_err(|e| format!("cannot build the HTTP client: {e}"))?,
+        );
+    }
+    let measure_from = Instant::now() + plan.warmup;
     let deadline = measure_from + plan.duration;
 
     let stop_sampling = Arc::new(AtomicBool::new(false));
@@ -85,30 +96,26 @@ pub async fn run(plan: Plan, payloads: Payloads) -> Result<Report, String> {
         ))
     });
 
-    let mut workers = Vec::with_capacity(plan.connections);
-    for index in 0..plan.connections.max(1) {
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .pool_max_idle_per_host(1)
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        workers.push(tokio::spawn(connection(
-            client,
-            endpoint.clone(),
-            plan.signal,
-            Arc::clone(&payloads),
-            index,
-            measure_from,
-            deadline,
-        )));
-    }
+    let workers: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(index, client)| {
+            tokio::spawn(connection(
+                client,
+                endpoint.clone(),
+                plan.signal,
+                Arc::clone(&payloads),
+                index,
+                measure_from,
+                deadline,
+            ))
+        })
+        .collect();
 
     tokio::time::sleep_until(measure_from).await;
     let server = plan.server_pid.map(Proc::Pid);
     let server_cpu_0 = server.and_then(Proc::cpu_time);
     let own_cpu_0 = Proc::Current.cpu_time();
-    let wall_0 = Instant::now();
 
     let mut total = Tally::default();
     for worker in workers {
@@ -117,7 +124,7 @@ pub async fn run(plan: Plan, payloads: Payloads) -> Result<Report, String> {
             .map_err(|e| format!("connection task failed: {e}"))?;
         total.merge(tally);
     }
-    let elapsed = wall_0.elapsed();
+    let elapsed = measure_from.elapsed();
     let server_cpu_1 = server.and_then(Proc::cpu_time);
     let own_cpu_1 = Proc::Current.cpu_time();
     let hwm = server.and_then(Proc::memory).map(|(_, hwm)| hwm);
@@ -220,10 +227,8 @@ async fn connection(
             }
             Ok((status, _)) => {
                 transport_errors = 0;
+                // Latency is time to acknowledge: fast refusals would flatter the percentiles.
                 *tally.errors.entry(status.to_string()).or_default() += 1;
-                if measured {
-                    tally.latencies.record(done - sent);
-                }
                 if status == 429 || status == 503 {
                     // Back-pressure: back off like an OTLP exporter would, briefly.
                     tokio::time::sleep(Duration::from_millis(50)).await;

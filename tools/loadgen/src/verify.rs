@@ -99,4 +99,40 @@ mod tests {
         assert!(count(&dir.join("logs")).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    /// A one-column file of `rows` rows, written with parquet's low-level writer.
+    fn write_file(path: &Path, rows: i64) {
+        use parquet::data_type::Int64Type;
+        use parquet::file::writer::SerializedFileWriter;
+        let schema = std::sync::Arc::new(
+            parquet::schema::parser::parse_message_type("message m { REQUIRED INT64 v; }").unwrap(),
+        );
+        let file = std::fs::File::create(path).unwrap();
+        let mut writer = SerializedFileWriter::new(file, schema, Default::default()).unwrap();
+        let mut group = writer.next_row_group().unwrap();
+        let mut column = group.next_column().unwrap().unwrap();
+        let values: Vec<i64> = (0..rows).collect();
+        column
+            .typed::<Int64Type>()
+            .write_batch(&values, None, None)
+            .unwrap();
+        column.close().unwrap();
+        group.close().unwrap();
+        writer.close().unwrap();
+    }
+
+    #[test]
+    fn sums_rows_of_nested_files() {
+        let dir = std::env::temp_dir().join(format!("loadgen-rows-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("traces/a/hour=01")).unwrap();
+        std::fs::create_dir_all(dir.join("traces/b")).unwrap();
+        write_file(&dir.join("traces/a/hour=01/x.parquet"), 7);
+        write_file(&dir.join("traces/b/y.parquet"), 5);
+        let totals = count(&dir.join("traces")).unwrap();
+        assert_eq!((totals.files, totals.rows), (2, 12));
+        assert!(totals.bytes > 0);
+        assert!(verify(&dir, "traces", 12).unwrap());
+        assert!(!verify(&dir, "traces", 13).unwrap());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
