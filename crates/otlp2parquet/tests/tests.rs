@@ -13,5 +13,6 @@
 mod bad_input;
 mod batching;
 mod http;
+mod s3;
 mod sdk;
 mod util;

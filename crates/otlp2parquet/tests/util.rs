@@ -29,6 +29,16 @@ impl Server {
 
     /// Like [`Server::start`], with extra environment variables (e.g. batch limits).
     pub fn start_with(name: &str, env: &[(&str, &str)]) -> Server {
+        let data = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(name)
+            .join("data");
+        let data = data.to_string_lossy();
+        Server::start_args(name, &["serve", "--output", &data], env)
+    }
+
+    /// Runs `otlp2parquet <args>` (no `--output` unless given, so `env` may choose the storage
+    /// backend), with the same hermetic environment and test directory as [`Server::start_with`].
+    pub fn start_args(name: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -39,8 +49,7 @@ impl Server {
         std::fs::create_dir_all(&dir).unwrap();
         let log = std::fs::File::create(dir.join("server.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_otlp2parquet"))
-            .args(["serve", "--output"])
-            .arg(dir.join("data"))
+            .args(args)
             // A hermetic environment: no OTLP2PARQUET_* or RUST_LOG of the caller's leaks in.
             .env_clear()
             .env("OTLP2PARQUET_LISTEN_ADDR", format!("127.0.0.1:{port}"))
