@@ -3,21 +3,17 @@
 //! Each batch is already ordered by time (the converters sort), but batches of concurrent
 //! requests overlap, and SPEC §5.4 wants a file's rows ordered by time. When the batches happen
 //! to follow each other in time (the common case for one busy client) they are written as they
-//! are; otherwise the rows are merged through a stable sort on the time column and written in
-//! chunks, so merging never holds a second copy of the whole buffer.
+//! are; otherwise the rows are merged through a stable sort on the time column and gathered one
+//! column of one row group at a time (`parquet::encode_gathered`), so merging never holds a
+//! second copy of the whole buffer.
 
 use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampNanosecondType;
 use arrow_schema::ArrowError;
-use arrow_select::interleave::interleave_record_batch;
 
-use crate::parquet::ParquetEncoder;
+use crate::parquet::{ParquetEncoder, encode_gathered};
 use crate::{ParquetOptions, Table, WriterError};
-
-/// Rows gathered per interleave step when the batches must be merged: small enough that the
-/// copy stays a fraction of the buffer, large enough that a page is filled per step.
-const MERGE_CHUNK_ROWS: usize = 16 * 1024;
 
 /// The column rows are ordered by in `table`.
 pub fn time_column(table: Table) -> &'static str {
@@ -57,8 +53,8 @@ pub fn encode_merged(
         .iter()
         .map(|b| times(table, b))
         .collect::<Result<_, _>>()?;
-    let mut encoder = ParquetEncoder::new(table, batches, opts)?;
     if in_order(&columns) {
+        let mut encoder = ParquetEncoder::new(table, batches, opts)?;
         for batch in batches {
             encoder.write(batch)?;
         }
@@ -71,19 +67,8 @@ pub fn encode_merged(
         .collect();
     // Stable: rows with equal times keep their arrival order.
     order.sort_by_key(|&(t, _, _)| t);
-    let refs: Vec<&RecordBatch> = batches.iter().collect();
-    let mut indices = Vec::with_capacity(MERGE_CHUNK_ROWS);
-    for chunk in order.chunks(MERGE_CHUNK_ROWS) {
-        indices.clear();
-        indices.extend(chunk.iter().map(|&(_, b, r)| (b, r)));
-        let merged =
-            interleave_record_batch(&refs, &indices).map_err(|source| WriterError::Arrow {
-                table: table.name(),
-                source,
-            })?;
-        encoder.write(&merged)?;
-    }
-    encoder.finish()
+    let rows: Vec<(usize, usize)> = order.into_iter().map(|(_, b, r)| (b, r)).collect();
+    encode_gathered(table, batches, &rows, opts)
 }
 
 /// Whether the batches, taken in turn, are already ordered by time.

@@ -16,15 +16,19 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::{Array, RecordBatch};
 use arrow_schema::SchemaRef;
+use arrow_select::interleave::interleave;
 use otlp2parquet_common::config::ParquetCompression;
-use parquet::arrow::arrow_writer::ArrowWriterOptions;
+use parquet::arrow::arrow_writer::{
+    ArrowRowGroupWriterFactory, ArrowWriterOptions, compute_leaves,
+};
 use parquet::arrow::{ArrowSchemaConverter, ArrowWriter, add_encoded_arrow_schema_to_metadata};
 use parquet::basic::{Compression, Encoding, Type as PhysicalType, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{ColumnPath, SchemaDescriptor};
 
 use crate::{Table, VERSION, WriterError};
@@ -206,6 +210,75 @@ impl ParquetEncoder {
                 source,
             })
     }
+}
+
+/// Encodes the rows `order` picks (as (batch, row) pairs) from `batches`, in that order, as one
+/// file — the batcher's merge of overlapping requests (see `crate::merge`).
+///
+/// Rows are gathered one column at a time and each column is encoded straight away: gathering
+/// touches a single column of every batch instead of whole rows scattered over the buffer (far
+/// fewer cache misses), and the extra memory is one column of one row group, not a second copy
+/// of the buffer.
+pub(crate) fn encode_gathered(
+    table: Table,
+    batches: &[RecordBatch],
+    order: &[(usize, usize)],
+    opts: &ParquetOptions,
+) -> Result<Vec<u8>, WriterError> {
+    let parquet_error = |source| WriterError::Parquet {
+        table: table.name(),
+        source,
+    };
+    let arrow_error = |source| WriterError::Arrow {
+        table: table.name(),
+        source,
+    };
+    let Some(first) = batches.first() else {
+        return encode_parquet(table, batches, opts);
+    };
+    let schema = first.schema();
+    let plan = cached_plan(table, &schema, opts).map_err(parquet_error)?;
+    let capacity: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
+    let mut file = SerializedFileWriter::new(
+        Vec::with_capacity(capacity / 4 + 4096),
+        plan.descr.root_schema_ptr(),
+        Arc::new(plan.props.clone()),
+    )
+    .map_err(parquet_error)?;
+    let factory = ArrowRowGroupWriterFactory::new(&file, Arc::clone(&schema));
+    let group_rows = opts.row_group_rows.max(1);
+    for (group, rows) in order.chunks(group_rows).enumerate() {
+        let mut writers = factory
+            .create_column_writers(group)
+            .map_err(parquet_error)?
+            .into_iter();
+        let mut chunks = Vec::new();
+        for (index, field) in schema.fields().iter().enumerate() {
+            let sources: Vec<&dyn Array> = batches
+                .iter()
+                .filter_map(|b| b.columns().get(index).map(AsRef::as_ref))
+                .collect();
+            let column = interleave(&sources, rows).map_err(arrow_error)?;
+            for leaf in compute_leaves(field, &column).map_err(parquet_error)? {
+                let mut writer = writers.next().ok_or_else(|| {
+                    parquet_error(ParquetError::General(format!(
+                        "no column writer left for {}",
+                        field.name()
+                    )))
+                })?;
+                writer.write(&leaf).map_err(parquet_error)?;
+                chunks.push(writer.close().map_err(parquet_error)?);
+            }
+        }
+        let mut row_group = file.next_row_group().map_err(parquet_error)?;
+        for chunk in chunks {
+            chunk
+                .append_to_row_group(&mut row_group)
+                .map_err(parquet_error)?;
+        }
+        row_group.close().map_err(parquet_error)?;
+    }
+    file.into_inner().map_err(parquet_error)
 }
 
 /// The writer properties every file of `table` is written with (see [`column_encoding`]).

@@ -11,7 +11,10 @@ use arrow_array::types::TimestampNanosecondType;
 use arrow_array::{RecordBatch, StringArray};
 use bytes::Bytes;
 use otlp2parquet_proto::{ExportRequest, LogsRequest};
-use otlp2parquet_writer::{ParquetOptions, Partition, Table, convert_logs, encode_merged};
+use otlp2parquet_writer::{
+    ParquetOptions, Partition, SCHEMA_METADATA_KEY, Table, VERSION_METADATA_KEY, convert_logs,
+    encode_merged,
+};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use prost::Message;
 
@@ -68,6 +71,22 @@ fn overlapping_batches_merge_into_time_order() {
         ..ParquetOptions::default()
     };
     let file = encode_merged(Table::Logs, &batches, &opts).unwrap();
+    // The footer is the one every file gets (schema id, version, Arrow schema).
+    let meta = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(file.clone()))
+        .unwrap()
+        .metadata()
+        .clone();
+    let kv: Vec<String> = meta
+        .file_metadata()
+        .key_value_metadata()
+        .unwrap()
+        .iter()
+        .map(|kv| kv.key.clone())
+        .collect();
+    for key in [SCHEMA_METADATA_KEY, VERSION_METADATA_KEY, "ARROW:schema"] {
+        assert!(kv.iter().any(|k| k == key), "{key} missing from {kv:?}");
+    }
+    assert_eq!(meta.num_row_groups(), 3, "row groups of 500 rows");
     let back = read(file);
     assert_eq!(back.num_rows(), 1200);
     let t = times(&back);
