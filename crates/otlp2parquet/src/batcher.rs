@@ -198,11 +198,41 @@ impl Batcher {
                     full.push((key, b));
                 }
             }
+            self.relieve_pressure(&mut buffers, &mut full);
         }
         for (key, buffer) in full {
             self.spawn_flush(key, buffer);
         }
         Ok(())
+    }
+
+    /// Under memory pressure — buffers waiting for their limits hold more than half of
+    /// `max_buffered_bytes` — takes the largest buffers out for writing until a quarter is left.
+    /// Without this, many buffers each below its own limits could fill the bound together and
+    /// every request would be refused until the age timer fired.
+    fn relieve_pressure(
+        &self,
+        buffers: &mut HashMap<BufferKey, Buffer>,
+        out: &mut Vec<(BufferKey, Buffer)>,
+    ) {
+        let waiting: usize = buffers.values().map(|b| b.bytes).sum();
+        let bound = self.limits.max_buffered_bytes;
+        if waiting <= bound / 2 {
+            return;
+        }
+        let mut by_size: Vec<(BufferKey, usize)> =
+            buffers.iter().map(|(k, b)| (k.clone(), b.bytes)).collect();
+        by_size.sort_unstable_by_key(|&(_, size)| std::cmp::Reverse(size));
+        let mut left = waiting;
+        for (key, size) in by_size {
+            if left <= bound / 4 {
+                break;
+            }
+            if let Some(b) = buffers.remove(&key) {
+                out.push((key, b));
+                left = left.saturating_sub(size);
+            }
+        }
     }
 
     /// Flushes every buffer older than `max_age`.
@@ -473,6 +503,25 @@ mod tests {
         // Once written, there is room again.
         assert_eq!(h.batcher.shutdown(Duration::from_secs(5)).await, 0);
         h.batcher.submit(logs(200, 1, 3)).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn memory_pressure_writes_the_largest_buffers_before_the_bound_is_reached() {
+        let one = logs(200, 1, 1);
+        let size: usize = one.iter().map(|p| p.batch.get_array_memory_size()).sum();
+        // Room for about 10 requests; no buffer reaches a row, byte or age limit.
+        let h = Harness::new(|c| c.batch.max_buffered_bytes = size * 10);
+        for seed in 0..30 {
+            h.batcher.submit(logs(200, 1, seed)).unwrap();
+            // Flushes run in the background; give them a moment as a real client would.
+            h.wait_for("room", |h| (h.gauge().1 as usize) < size * 8)
+                .await;
+        }
+        h.wait_for("pressure flushes", |h| !h.files().is_empty())
+            .await;
+        assert_eq!(h.batcher.shutdown(Duration::from_secs(5)).await, 0);
+        assert_eq!(h.files().iter().map(|f| f.1).sum::<i64>(), 6_000);
+        assert_eq!(h.metrics.overload_rejections.load(Ordering::Relaxed), 0);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
