@@ -78,15 +78,29 @@ struct RunArgs {
     /// Distinct request bodies to cycle through.
     #[arg(long, default_value_t = 64)]
     payloads: usize,
-    /// Send gzip-compressed bodies.
+    /// Send gzip-compressed bodies (their record times are fixed: `--times replay`).
     #[arg(long)]
     gzip: bool,
+    /// Record times: `fresh` stamps each request's records within the second before it is sent,
+    /// as an SDK's batch processor does; `replay` sends every body with the same five minutes
+    /// of times, so concurrent requests overlap completely (the batcher's worst case).
+    #[arg(long, value_enum, default_value = "fresh")]
+    times: Times,
     /// Server process whose CPU time and memory to report.
     #[arg(long)]
     server_pid: Option<u32>,
     /// Runtime worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+}
+
+/// How record times are set (see `run --times`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Times {
+    /// Rewritten for every request to the last second.
+    Fresh,
+    /// Fixed when the bodies are built.
+    Replay,
 }
 
 /// The signals the load generator can send.
@@ -143,6 +157,7 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
         args.batch,
         args.services,
         args.gzip,
+        args.times == Times::Fresh && !args.gzip,
     )
     .map_err(|e| format!("cannot build payloads: {e}"))?;
     let plan = run::Plan {

@@ -198,7 +198,11 @@ async fn connection(
         let mut req = client
             .post(&endpoint)
             .header(CONTENT_TYPE, "application/x-protobuf")
-            .body(p.body.clone());
+            .body(if p.times.is_empty() {
+                p.body.clone()
+            } else {
+                payload::freshen(p, now_ns())
+            });
         if payloads.gzip {
             req = req.header(CONTENT_ENCODING, "gzip");
         }
@@ -264,4 +268,11 @@ async fn sample_rss(proc: Proc, stop: Arc<AtomicBool>, peak: Arc<AtomicU64>) {
         };
         peak.fetch_max(rss, Ordering::Relaxed);
     }
+}
+
+/// Nanoseconds since the epoch.
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
