@@ -109,3 +109,108 @@ fn bad_configuration_stops_the_start_naming_the_key() {
         "{err}"
     );
 }
+
+#[test]
+fn h2c_auth_and_the_startup_line() {
+    let mut server = Server::start_with(
+        "h2c-auth",
+        &[("OTLP2PARQUET_AUTH_BEARER_TOKEN", "s3cret-token")],
+    );
+    let log = server.log_tail();
+    assert!(
+        log.contains("writing Parquet to")
+            && log.contains(&server.data_dir().display().to_string()),
+        "the startup line says where data goes: {log}"
+    );
+    // No or wrong credentials: 401 with a challenge; health stays open.
+    let (status, _) = server.request(
+        "POST",
+        "/v1/logs",
+        &[("Content-Type", "application/x-protobuf")],
+        &fixture("logs.pb"),
+    );
+    assert_eq!(status, 401);
+    let (status, _) = server.request(
+        "POST",
+        "/v1/logs",
+        &[
+            ("Content-Type", "application/x-protobuf"),
+            ("Authorization", "Bearer wrong"),
+        ],
+        &fixture("logs.pb"),
+    );
+    assert_eq!(status, 401);
+    assert_eq!(server.request("GET", "/health", &[], b"").0, 200);
+    // HTTP/2 without TLS (prior knowledge), authorized: stored.
+    let body = server.data_dir().with_file_name("logs.pb");
+    std::fs::write(&body, fixture("logs.pb")).unwrap();
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_version} %{http_code}",
+            "--http2-prior-knowledge",
+        ])
+        .args([
+            "-H",
+            "Content-Type: application/x-protobuf",
+            "-H",
+            "Authorization: Bearer s3cret-token",
+        ])
+        .arg("--data-binary")
+        .arg(format!("@{}", body.display()))
+        .arg(format!("{}/v1/logs", server.endpoint()))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "2 200", "{out:?}");
+    server.stop();
+    assert!(
+        server
+            .files()
+            .iter()
+            .all(|f| f.starts_with(server.data_dir().join("logs"))),
+        "only the authorized request was stored"
+    );
+    assert!(!server.files().is_empty());
+}
+
+#[test]
+fn connect_prints_client_configuration() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_otlp2parquet"))
+            .env_clear()
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "connect",
+        "otel-collector",
+        "--url",
+        "http://parquet.internal:4318/",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let yaml = String::from_utf8_lossy(&out.stdout);
+    assert!(yaml.contains("otlphttp/otlp2parquet:"), "{yaml}");
+    assert!(
+        yaml.contains("endpoint: http://parquet.internal:4318\n"),
+        "{yaml}"
+    );
+    let out = run(&["connect", "claude-code"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318")
+    );
+    let out = run(&["connect", "codex", "--url", "https://otlp.example.com"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("endpoint = \"https://otlp.example.com/v1/logs\"")
+    );
+    let out = run(&["connect", "codex", "--url", "otlp.example.com"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected http://"));
+    let out = run(&["connect", "--help"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("otel-collector"));
+}
