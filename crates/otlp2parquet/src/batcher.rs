@@ -494,6 +494,10 @@ mod tests {
         let first = logs(200, 1, 1);
         let size: usize = first.iter().map(|p| p.batch.get_array_memory_size()).sum();
         let h = Harness::new(|c| c.batch.max_buffered_bytes = size + size / 2);
+        // Hold every encoder so that the pressure flush the first request starts cannot free
+        // anything before the second arrives.
+        let permits = u32::try_from(h.batcher.encoders.available_permits()).unwrap();
+        let hold = h.batcher.encoders.acquire_many(permits).await.unwrap();
         h.batcher.submit(first).unwrap();
         let err = h.batcher.submit(logs(200, 1, 2)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unavailable);
@@ -501,6 +505,7 @@ mod tests {
         assert_eq!(h.gauge().0, 200, "the refused request holds nothing");
         assert_eq!(h.metrics.overload_rejections.load(Ordering::Relaxed), 1);
         // Once written, there is room again.
+        drop(hold);
         assert_eq!(h.batcher.shutdown(Duration::from_secs(5)).await, 0);
         h.batcher.submit(logs(200, 1, 3)).unwrap();
     }
