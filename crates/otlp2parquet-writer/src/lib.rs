@@ -8,6 +8,7 @@
 
 mod convert;
 mod error;
+mod gather;
 mod ids;
 pub mod key;
 mod merge;

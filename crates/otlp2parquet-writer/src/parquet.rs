@@ -18,7 +18,6 @@ use std::sync::Arc;
 
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::SchemaRef;
-use arrow_select::interleave::interleave;
 use otlp2parquet_common::config::ParquetCompression;
 use parquet::arrow::arrow_writer::{
     ArrowRowGroupWriterFactory, ArrowWriterOptions, compute_leaves,
@@ -258,7 +257,7 @@ pub(crate) fn encode_gathered(
                 .iter()
                 .filter_map(|b| b.columns().get(index).map(AsRef::as_ref))
                 .collect();
-            let column = interleave(&sources, rows).map_err(arrow_error)?;
+            let column = crate::gather::gather_column(&sources, rows).map_err(arrow_error)?;
             for leaf in compute_leaves(field, &column).map_err(parquet_error)? {
                 let mut writer = writers.next().ok_or_else(|| {
                     parquet_error(ParquetError::General(format!(

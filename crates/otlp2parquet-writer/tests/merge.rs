@@ -97,6 +97,29 @@ fn overlapping_batches_merge_into_time_order() {
     let mut want = input_times;
     want.sort_unstable();
     assert_eq!(t, want);
+    // Every column equals Arrow's own interleave in the same stable time order.
+    let mut order: Vec<(i64, usize, usize)> = batches
+        .iter()
+        .enumerate()
+        .flat_map(|(b, batch)| {
+            times(batch)
+                .into_iter()
+                .enumerate()
+                .map(move |(r, t)| (t, b, r))
+        })
+        .collect();
+    order.sort_by_key(|&(t, _, _)| t);
+    let picks: Vec<(usize, usize)> = order.iter().map(|&(_, b, r)| (b, r)).collect();
+    let refs: Vec<&RecordBatch> = batches.iter().collect();
+    let expected = arrow_select::interleave::interleave_record_batch(&refs, &picks).unwrap();
+    for (i, field) in expected.schema().fields().iter().enumerate() {
+        assert_eq!(
+            back.column(i).as_ref(),
+            expected.column(i).as_ref(),
+            "column {}",
+            field.name()
+        );
+    }
     let all: Vec<RecordBatch> = batches.clone();
     let concat = arrow_select::concat::concat_batches(&all[0].schema(), &all).unwrap();
     assert_eq!(bodies(&back), bodies(&concat));
