@@ -97,6 +97,17 @@ impl KeyTokens {
     }
 }
 
+/// The 503 for a request that finds the buffers full.
+fn overloaded(held: u64, bound: u64) -> Error {
+    Error::new(
+        ErrorKind::Unavailable,
+        format!(
+            "the server holds {held} bytes of unwritten data, the most \
+             batch.max_buffered_bytes ({bound}) allows; retry later"
+        ),
+    )
+}
+
 /// Buffers, flush tasks and their accounting.
 pub struct Batcher {
     buffers: Mutex<HashMap<BufferKey, Buffer>>,
@@ -137,6 +148,21 @@ impl Batcher {
         })
     }
 
+    /// Whether a request may be taken at all: `Err` (503) when buffered memory has already
+    /// reached `max_buffered_bytes`. [`Batcher::submit`] checks the bound again with the
+    /// request's real size.
+    pub fn has_room(&self) -> Result<(), Error> {
+        let held = self.metrics.buffered_bytes.load(Ordering::Acquire);
+        let bound = self.limits.max_buffered_bytes as u64;
+        if held >= bound {
+            self.metrics
+                .overload_rejections
+                .fetch_add(1, Ordering::Relaxed);
+            return Err(overloaded(held, bound));
+        }
+        Ok(())
+    }
+
     /// Buffers the partitions of one request. Fails (503) when the memory bound is reached;
     /// then nothing of the request is kept.
     pub fn submit(self: &Arc<Self>, partitions: Vec<Partition>) -> Result<(), Error> {
@@ -159,13 +185,7 @@ impl Batcher {
             self.metrics
                 .overload_rejections
                 .fetch_add(1, Ordering::Relaxed);
-            return Err(Error::new(
-                ErrorKind::Unavailable,
-                format!(
-                    "the server holds {held} bytes of unwritten data, the most \
-                     batch.max_buffered_bytes ({bound}) allows; retry later"
-                ),
-            ));
+            return Err(overloaded(held, bound));
         }
         self.metrics
             .buffered_rows

@@ -228,6 +228,11 @@ fn buffer(
     request: &Request<'_>,
     limit: usize,
 ) -> (Response, usize) {
+    // Refuse before decoding when the buffers are already full: converting a request only to
+    // throw it away would spend the CPU the flushes need to make room.
+    if let Err(e) = batcher.has_room() {
+        return (Response::error(request.response_format(), &e), 0);
+    }
     let converted = match convert(request, limit) {
         Ok(c) => c,
         Err(f) => {
