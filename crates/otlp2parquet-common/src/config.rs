@@ -207,7 +207,7 @@ impl Config {
                 max_rows: 200_000,
                 max_bytes: 128 * MIB,
                 max_age_secs: 10,
-                max_buffered_bytes: 256 * MIB,
+                max_buffered_bytes: 192 * MIB,
             },
             parquet: ParquetConfig {
                 compression: ParquetCompression::Zstd,
