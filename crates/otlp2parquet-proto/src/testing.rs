@@ -32,15 +32,23 @@ const SERVICES: [&str; 6] = [
 ];
 const REGIONS: [&str; 3] = ["eu-west-1", "us-east-1", "ap-south-1"];
 
-/// SplitMix64: tiny, fast, and good enough to make test data look varied.
-struct Prng(u64);
+/// SplitMix64: tiny, fast, and good enough to make test data look varied (also used by the
+/// server's tests for junk bodies).
+#[derive(Debug, Clone)]
+pub struct Prng(u64);
 
 impl Prng {
-    fn new(seed: u64) -> Self {
+    /// A generator for `seed`.
+    pub fn new(seed: u64) -> Self {
         Self(seed ^ 0x5851_f42d_4c95_7f2d)
     }
 
-    fn next(&mut self) -> u64 {
+    /// The next 64 random bits.
+    #[allow(
+        clippy::should_implement_trait,
+        reason = "not an iterator: it never ends"
+    )]
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -49,7 +57,7 @@ impl Prng {
     }
 
     /// A number in `0..n` (`n > 0`).
-    fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 

@@ -421,20 +421,20 @@ fn a_chunked_body_without_content_length_is_stored() {
     assert_eq!(rows_under(&server, "logs/alive/"), alive);
 }
 
-/// SplitMix64, for reproducible junk.
-struct Rng(u64);
+/// Junk generator: the proto crate's test PRNG, with `usize` ranges.
+struct Rng(otlp2parquet_proto::testing::Prng);
 
 impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(otlp2parquet_proto::testing::Prng::new(seed))
+    }
+
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next()
     }
 
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        self.0.below(n as u64) as usize
     }
 }
 
@@ -507,7 +507,7 @@ fn a_thousand_concurrent_junk_requests_get_4xx_and_nothing_breaks() {
             .map(|t| {
                 let valid = &valid;
                 scope.spawn(move || {
-                    let mut rng = Rng(t as u64 * 7_919 + 1);
+                    let mut rng = Rng::new(t as u64 * 7_919 + 1);
                     (0..EACH)
                         .map(|i| {
                             let (path, headers, body) = junk(&mut rng, t + i, valid);
