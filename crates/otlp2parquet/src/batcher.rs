@@ -167,10 +167,12 @@ impl Batcher {
     /// then nothing of the request is kept.
     pub fn submit(self: &Arc<Self>, partitions: Vec<Partition>) -> Result<(), Error> {
         let rows: usize = partitions.iter().map(Partition::num_rows).sum();
-        let bytes: usize = partitions
+        // Walking an array tree for its size is not free: once per partition.
+        let sizes: Vec<usize> = partitions
             .iter()
             .map(|p| p.batch.get_array_memory_size())
-            .sum();
+            .collect();
+        let bytes: usize = sizes.iter().sum();
         let held = self
             .metrics
             .buffered_bytes
@@ -194,13 +196,12 @@ impl Batcher {
         let mut full = Vec::new();
         {
             let mut buffers = self.lock_buffers();
-            for p in partitions {
+            for (p, size) in partitions.into_iter().zip(sizes) {
                 let key = BufferKey {
                     table: p.table,
                     service: p.service,
                     hour: hour_bucket(p.min_time_ns),
                 };
-                let size = p.batch.get_array_memory_size();
                 let buffer = buffers.entry(key.clone()).or_insert_with(|| Buffer {
                     batches: Vec::new(),
                     rows: 0,
