@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use otlp2parquet_proto::testing::{logs_request, metrics_request, traces_request};
 use prost::Message;
 
-use crate::bad_input::{assert_rpc_status, send};
+use crate::bad_input::{Reply, assert_rpc_status, send};
 use crate::util::Server;
 
 const PROTOBUF: (&str, &str) = ("Content-Type", "application/x-protobuf");
@@ -418,63 +418,92 @@ fn metrics_count_requests_and_records_sent() {
 
 #[test]
 fn past_the_memory_bound_requests_get_503_with_retry_after_and_nothing_is_lost() {
+    // A 1 MB bound and 16 concurrent senders of ~1.7 MB (Arrow) requests: most arrive while the
+    // bound is exceeded and flushes are still encoding. (Flushes free memory as they finish, so
+    // which requests are refused depends on timing; that some are, and what they get, does not.)
     let mut server = Server::start_with(
         "batching-memory-bound",
         &[
-            ("OTLP2PARQUET_BATCH_MAX_BUFFERED_BYTES", "2000000"),
+            ("OTLP2PARQUET_BATCH_MAX_BUFFERED_BYTES", "1000000"),
             ("OTLP2PARQUET_BATCH_MAX_AGE_SECS", "600"),
         ],
     );
-    let mut accepted = 0_i64;
-    let mut refused = None;
-    for seed in 0..200 {
-        let body = logs_request(500, 1, seed).encode_to_vec();
-        let reply = send(&server, "POST", "/v1/logs", &[PROTOBUF], &body);
-        match reply.status {
-            200 => accepted += 500,
-            _ => {
-                refused = Some(reply);
-                break;
-            }
-        }
-    }
-    let refused = refused.expect("2 MB of buffers never filled in 100 000 rows");
-    assert_rpc_status(&refused, 503, false, "past batch.max_buffered_bytes");
-    let retry: u32 = refused
-        .header("retry-after")
-        .expect("503 without Retry-After")
-        .parse()
-        .unwrap();
-    assert!(retry > 0);
-    assert!(accepted > 0, "an empty server always takes a request");
-    // The bound holds: the next request is refused too, and holds nothing.
-    let again = send(
-        &server,
-        "POST",
-        "/v1/logs",
-        &[PROTOBUF],
-        &logs_request(500, 1, 999).encode_to_vec(),
+    let outcomes: Vec<(u16, Option<Reply>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..16u64)
+            .map(|t| {
+                let server = &server;
+                scope.spawn(move || {
+                    (0..6u64)
+                        .map(|i| {
+                            let body = logs_request(2_000, 1, t * 100 + i).encode_to_vec();
+                            let reply = send(server, "POST", "/v1/logs", &[PROTOBUF], &body);
+                            match reply.status {
+                                200 => (200, None),
+                                s => (s, Some(reply)),
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let accepted = outcomes.iter().filter(|(s, _)| *s == 200).count() as i64 * 2_000;
+    let refused: Vec<&Reply> = outcomes.iter().filter_map(|(_, r)| r.as_ref()).collect();
+    assert!(
+        !refused.is_empty(),
+        "96 concurrent 1.7 MB requests never hit a 1 MB bound"
     );
-    assert_eq!(again.status, 503, "{}", again.text());
+    assert!(accepted > 0, "an empty server always takes a request");
+    for reply in &refused {
+        assert_rpc_status(reply, 503, false, "past batch.max_buffered_bytes");
+        let retry: u32 = reply
+            .header("retry-after")
+            .expect("503 without Retry-After")
+            .parse()
+            .unwrap();
+        assert!(retry > 0);
+    }
+    let n = refused.len() as f64;
     assert_eq!(
         metric(&server, "otlp2parquet_overload_rejections_total"),
-        Some(2.0)
-    );
-    assert_eq!(
-        metric(&server, "otlp2parquet_buffered_rows"),
-        Some(accepted as f64)
+        Some(n)
     );
     assert_eq!(
         metric(
             &server,
             r#"otlp2parquet_requests_total{signal="logs",code="503"}"#
         ),
-        Some(2.0)
+        Some(n)
     );
+    // Once the flushes have written, there is room again.
+    let later = send(
+        &server,
+        "POST",
+        "/v1/logs",
+        &[PROTOBUF],
+        &logs_request(500, 1, 999).encode_to_vec(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut later = later;
+    while later.status == 503 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        later = send(
+            &server,
+            "POST",
+            "/v1/logs",
+            &[PROTOBUF],
+            &logs_request(500, 1, 999).encode_to_vec(),
+        );
+    }
+    assert_eq!(later.status, 200, "{}", later.text());
     server.stop();
     assert_eq!(
         rows_under(&server, "logs/"),
-        accepted,
-        "every row answered 200 is stored"
+        accepted + 500,
+        "every row answered 200 is stored, nothing else"
     );
 }
