@@ -16,11 +16,11 @@ use crate::util::{Server, python};
 /// shutdown flush (or per request, by a server that does not batch).
 const LONG_BATCH_AGE: (&str, &str) = ("OTLP2PARQUET_BATCH_MAX_AGE_SECS", "3600");
 
-fn sdk_dir() -> PathBuf {
+pub(crate) fn sdk_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk")
 }
 
-fn run_id() -> String {
+pub(crate) fn run_id() -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -30,7 +30,7 @@ fn run_id() -> String {
 
 /// Runs a sender to completion, fails the test (with the server log) when it fails, and saves
 /// the report it printed as `<service>.json` in the test directory.
-fn send(server: &Server, mut cmd: Command, service: &str) -> PathBuf {
+pub(crate) fn send(server: &Server, mut cmd: Command, service: &str) -> PathBuf {
     // Only PATH of the caller's environment: no OTEL_* variable may reconfigure the SDK.
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default());
@@ -51,9 +51,14 @@ fn send(server: &Server, mut cmd: Command, service: &str) -> PathBuf {
 }
 
 fn check(server: &Server, reports: &[PathBuf]) {
+    check_dir(server, &server.data_dir(), reports);
+}
+
+/// [`check`] against the files under `data` (e.g. an S3 server's bucket directory).
+pub(crate) fn check_dir(server: &Server, data: &Path, reports: &[PathBuf]) {
     let out = Command::new(python())
         .arg(sdk_dir().join("check_sdk.py"))
-        .arg(server.data_dir())
+        .arg(data)
         .args(reports)
         .output()
         .unwrap();
