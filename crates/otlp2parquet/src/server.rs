@@ -76,7 +76,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         store.describe()
     );
     if let Err(e) = store.ready().await {
-        tracing::warn!(error = %e, "storage is not reachable yet; requests will be answered 503 until it is");
+        tracing::warn!(error = %e, "storage is not reachable yet: writes are retried until it is, and requests are answered 503 once the buffers fill (or at once with batching off)");
     }
     if let Some(b) = &batcher {
         b.spawn_age_timer();
