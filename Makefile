@@ -5,7 +5,7 @@ LIB_CRATES := -p otlp2parquet-proto -p otlp2parquet-common -p otlp2parquet-write
 export TEST_PYTHON ?= $(CURDIR)/.venv/bin/python
 
 .PHONY: dev deps pre-commit fmt clippy check test test-unit test-e2e bench bench-load serve \
-        wasm-full wasm-size wasm-profile
+        build-lambda wasm-full wasm-size wasm-profile
 
 ## dev: install the commit-msg hook and every tool the tests need
 dev: deps
@@ -39,11 +39,14 @@ test: deps fmt check clippy
 test-unit:
 	$(CARGO) test --workspace --all-targets --all-features --exclude otlp2parquet -- --skip e2e::
 
-## test-e2e: only the end-to-end tests: the server binary on a real port; ClickHouse (chdb),
-## DuckDB and the reference implementation reading our files back
+## test-e2e: only the end-to-end tests: the server binary on a real port, the Lambda under
+## `cargo lambda watch`, the Worker in workerd; ClickHouse (chdb), DuckDB and the reference
+## implementation reading our files back
 test-e2e: deps
 	$(CARGO) test -p otlp2parquet-handlers --test tests e2e::
 	$(CARGO) test -p otlp2parquet --test tests
+	$(CARGO) test -p otlp2parquet-lambda --test tests e2e::
+	$(CARGO) test -p otlp2parquet-cloudflare --test tests e2e::
 
 ## bench: criterion benches of the pure core (decode, convert, encode, end to end)
 bench:
@@ -54,6 +57,18 @@ bench:
 bench-load:
 	CARGO=$(CARGO) ./scripts/bench-load.sh
 
-wasm-full wasm-size wasm-profile:
-	@echo "make $@: the Cloudflare Worker build arrives with issue 5 (WASM under 2.5 MB gzip)" >&2
-	@exit 2
+## build-lambda: bootstrap zips for arm64 and x86_64 (cargo-lambda), with their sizes
+build-lambda: deps
+	./scripts/build-lambda.sh
+
+## wasm-full: the Cloudflare Worker, built offline with worker-build (crates/otlp2parquet-cloudflare/build)
+wasm-full: deps
+	./scripts/wasm.sh full
+
+## wasm-size: raw, optimized and gzip sizes of the Worker; fails above 2.5 MB gzip
+wasm-size: deps
+	./scripts/wasm.sh size
+
+## wasm-profile: the largest items of the Worker's wasm (twiggy)
+wasm-profile: deps
+	./scripts/wasm.sh profile

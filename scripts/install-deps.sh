@@ -60,4 +60,8 @@ if ! command -v s3s-fs >/dev/null 2>&1 && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bi
   log "cargo install s3s-fs 0.14.1 (about 5 minutes)"
   cargo install --locked s3s-fs --version 0.14.1 --features binary
 fi
+# Per-target tooling: the Lambda (cargo-lambda, zig, cfn-lint) and the Worker (worker-build,
+# wasm-bindgen-cli, binaryen, wrangler, twiggy).
+./scripts/deps/lambda.sh
+./scripts/deps/worker.sh
 log "ok"

@@ -1,19 +1,21 @@
 //! The one platform-neutral otlp2parquet pipeline (SPEC §1, §3): request bytes and headers
 //! in; Parquet files, object keys and the OTLP response out.
 //!
-//! Adapters (server, Lambda, Worker) call [`route`], [`authorize`] and then either [`handle`]
-//! (decode → convert → encode → store → respond) or, for the batching server, [`convert`] and
-//! [`encode_files`] separately. Everything a client can observe — status, body, headers,
+//! The per-request adapters (Lambda, Worker) hand each HTTP request to [`respond`]; the
+//! batching server calls [`route`], [`authorize`] and then [`convert`] and [`encode_files`]
+//! separately (or [`handle`] with batching off). Everything a client can observe — status, body, headers,
 //! what gets written — is decided here, once.
 
 pub mod body;
 mod error;
+mod exchange;
 mod pipeline;
 mod response;
 mod route;
 
 pub use body::Format;
 pub use error::{Error, ErrorKind};
+pub use exchange::{Answer, Exchange, respond};
 pub use pipeline::{
     Converted, Failure, OutputFile, Request, convert, encode_files, file_token, handle,
     handle_counted, parquet_options,

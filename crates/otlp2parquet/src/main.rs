@@ -5,6 +5,7 @@
 
 mod batcher;
 mod connect;
+mod create;
 mod metrics;
 mod server;
 mod store;
@@ -32,6 +33,17 @@ enum Command {
     Serve(ServeArgs),
     /// Print ready-to-paste configuration that sends a client's telemetry here.
     Connect(ConnectArgs),
+    /// Write a deployable configuration for a cloud target and print the next steps.
+    #[command(subcommand)]
+    Create(CreateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum CreateCommand {
+    /// An AWS CloudFormation template: Lambda function, Function URL, S3 bucket, IAM, logs.
+    Aws(create::aws::Args),
+    /// A wrangler.toml for the Cloudflare Worker writing to R2.
+    Cloudflare(create::cloudflare::Args),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -122,11 +134,34 @@ fn run_connect(args: &ConnectArgs) -> ExitCode {
     }
 }
 
+#[allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "command output, not logging"
+)]
+fn run_create(command: &CreateCommand) -> ExitCode {
+    let (name, result) = match command {
+        CreateCommand::Aws(a) => ("aws", create::aws::run(a)),
+        CreateCommand::Cloudflare(a) => ("cloudflare", create::cloudflare::run(a)),
+    };
+    match result {
+        Ok(steps) => {
+            print!("{steps}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("otlp2parquet create {name}: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(a)) => a,
         Some(Command::Connect(c)) => return run_connect(&c),
+        Some(Command::Create(c)) => return run_create(&c),
         None => cli.serve,
     };
     let config = match load_config(&args) {
