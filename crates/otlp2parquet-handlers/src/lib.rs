@@ -12,6 +12,7 @@ mod exchange;
 mod pipeline;
 mod response;
 mod route;
+mod tokens;
 
 pub use body::Format;
 pub use error::{Error, ErrorKind};
@@ -22,5 +23,6 @@ pub use pipeline::{
 };
 pub use response::{Response, error_response};
 pub use route::{Route, allowed_method, authorize, route, www_authenticate};
+pub use tokens::KeyTokens;
 
 pub use otlp2parquet_common::{Signal, config::Config};

@@ -10,15 +10,13 @@
 //! docs/adr/0006-server-batching.md explains the choices.
 
 use std::collections::HashMap;
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
 use otlp2parquet_common::config::Config;
-use otlp2parquet_handlers::{Error, ErrorKind};
+use otlp2parquet_handlers::{Error, ErrorKind, KeyTokens};
 use otlp2parquet_writer::key::hour_bucket;
 use otlp2parquet_writer::{ParquetOptions, Partition, Storage, Table, encode_merged, object_key};
 use tokio::sync::{Notify, Semaphore};
@@ -71,29 +69,6 @@ impl Limits {
             max_age: Duration::from_secs(config.batch.max_age_secs),
             max_buffered_bytes: config.batch.max_buffered_bytes,
         }
-    }
-}
-
-/// Random-looking, unique tokens for object keys (SPEC §5.1 `{uuid}`).
-#[derive(Debug, Default)]
-pub struct KeyTokens {
-    seeds: RandomState,
-    counter: AtomicU64,
-}
-
-impl KeyTokens {
-    /// A fresh 128-bit token: the process-random SipHash keys of `RandomState` over a counter
-    /// and the clock, so tokens differ across files, requests and restarts.
-    pub fn next(&self, now_ns: i64) -> u128 {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let mut a = self.seeds.build_hasher();
-        a.write_u64(n);
-        a.write_i64(now_ns);
-        let hi = a.finish();
-        let mut b = self.seeds.build_hasher();
-        b.write_u64(hi);
-        b.write_u64(n.rotate_left(17));
-        (u128::from(hi) << 64) | u128::from(b.finish())
     }
 }
 

@@ -17,7 +17,9 @@ use otlp2parquet_handlers::{
 };
 use otlp2parquet_writer::OpendalStorage;
 
-use crate::batcher::{Batcher, KeyTokens};
+use otlp2parquet_handlers::KeyTokens;
+
+use crate::batcher::Batcher;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
