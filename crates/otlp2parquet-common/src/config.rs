@@ -101,14 +101,31 @@ pub struct S3Config {
 }
 
 /// `[storage.r2]`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct R2Config {
-    /// Bucket (required for the r2 backend).
+    /// Bucket (required for the r2 backend, except in the Worker, which writes through
+    /// [`binding`](Self::binding)).
     pub bucket: Option<String>,
     /// Cloudflare account id (the endpoint is derived from it unless `endpoint` is set).
     pub account_id: Option<String>,
     /// Explicit S3 API endpoint.
     pub endpoint: Option<String>,
+    /// Name of the Worker's R2 bucket binding (Cloudflare only; default `OTLP_BUCKET`).
+    pub binding: String,
+}
+
+/// The R2 binding name the Worker uses unless `storage.r2.binding` says otherwise.
+pub const DEFAULT_R2_BINDING: &str = "OTLP_BUCKET";
+
+impl Default for R2Config {
+    fn default() -> Self {
+        R2Config {
+            bucket: None,
+            account_id: None,
+            endpoint: None,
+            binding: DEFAULT_R2_BINDING.to_owned(),
+        }
+    }
 }
 
 /// `[batch]` (server only).
@@ -437,6 +454,18 @@ pub const FIELDS: &[Field] = &[
         },
     },
     Field {
+        key: "storage.r2.binding",
+        env: "OTLP2PARQUET_R2_BINDING",
+        expects: "the name of the Worker's R2 bucket binding",
+        set: |c, v| {
+            c.storage.r2.binding = v.trim().to_owned();
+            if c.storage.r2.binding.is_empty() {
+                return Err("must not be empty".to_owned());
+            }
+            Ok(())
+        },
+    },
+    Field {
         key: "batch.enabled",
         env: "OTLP2PARQUET_BATCH_ENABLED",
         expects: "true or false",
@@ -586,21 +615,24 @@ impl Config {
             })?;
             set(&mut config, field, value, &Source::Flag((*flag).to_owned()))?;
         }
-        config.validate()?;
+        config.validate(platform)?;
         Ok(config)
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
+    fn validate(&self, platform: Platform) -> Result<(), ConfigError> {
         let s = &self.storage;
         match s.backend {
             Backend::S3 if s.s3.bucket.is_none() => Err(ConfigError::new(
                 "storage.backend = \"s3\" needs storage.s3.bucket; set it in the config file or \
                  with OTLP2PARQUET_S3_BUCKET",
             )),
-            Backend::R2 if s.r2.bucket.is_none() => Err(ConfigError::new(
-                "storage.backend = \"r2\" needs storage.r2.bucket; set it in the config file or \
+            // In the Worker the binding is the bucket (wrangler.toml names it).
+            Backend::R2 if s.r2.bucket.is_none() && platform != Platform::Cloudflare => {
+                Err(ConfigError::new(
+                    "storage.backend = \"r2\" needs storage.r2.bucket; set it in the config file or \
                  with OTLP2PARQUET_R2_BUCKET",
-            )),
+                ))
+            }
             _ => Ok(()),
         }?;
         if self.auth.basic_username.is_some() != self.auth.basic_password.is_some() {
@@ -766,6 +798,30 @@ mod tests {
             Config::defaults(Platform::Cloudflare).storage.backend,
             Backend::R2
         );
+    }
+
+    #[test]
+    fn worker_needs_no_r2_bucket_and_reads_its_binding_name() {
+        let worker = |env: &[(&str, &str)]| {
+            let sources = Sources {
+                env: env
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+                ..Sources::default()
+            };
+            Config::load(Platform::Cloudflare, &sources)
+        };
+        let c = worker(&[]).unwrap();
+        assert_eq!(c.storage.r2.binding, "OTLP_BUCKET");
+        assert_eq!(c.storage.r2.bucket, None);
+        let c = worker(&[("OTLP2PARQUET_R2_BINDING", "LOGS")]).unwrap();
+        assert_eq!(c.storage.r2.binding, "LOGS");
+        let e = worker(&[("OTLP2PARQUET_R2_BINDING", " ")]).unwrap_err();
+        assert!(e.message().contains("storage.r2.binding"), "{e}");
+        // Elsewhere the r2 backend still goes through the S3 API and needs the bucket.
+        let e = load(None, &[("OTLP2PARQUET_STORAGE_BACKEND", "r2")]).unwrap_err();
+        assert!(e.message().contains("storage.r2.bucket"), "{e}");
     }
 
     #[test]
