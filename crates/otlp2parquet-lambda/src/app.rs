@@ -1,0 +1,225 @@
+//! What one Lambda execution environment builds once (configuration, storage client, key
+//! tokens) and how it answers each request with them.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use lambda_http::{Body, Request, http};
+use otlp2parquet_common::config::{Config, Sources};
+use otlp2parquet_common::platform::Platform;
+use otlp2parquet_handlers::{Exchange, KeyTokens, respond};
+use otlp2parquet_writer::Storage;
+
+use crate::{event, reply};
+
+/// Environment variables the Lambda runtime client reads at start and panics without; checked
+/// first so a process started outside Lambda exits with a log line instead.
+pub const RUNTIME_ENV: [&str; 4] = [
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+];
+
+/// The configuration of this process (SPEC §2): `$OTLP2PARQUET_CONFIG`,
+/// `$OTLP2PARQUET_CONFIG_CONTENT` or `./config.toml`, then `OTLP2PARQUET_*` variables, over the
+/// defaults of the detected platform (Lambda when `AWS_LAMBDA_FUNCTION_NAME` is set).
+pub fn load_config() -> Result<Config, String> {
+    let sources = Sources::from_process(None).map_err(|e| e.to_string())?;
+    Config::load(Platform::from_process_env(), &sources).map_err(|e| e.to_string())
+}
+
+/// Checks that the Lambda runtime variables are present (and the memory size a number), looked
+/// up through `var`.
+pub fn check_runtime_env(var: &dyn Fn(&str) -> Option<String>) -> Result<(), String> {
+    let missing: Vec<&str> = RUNTIME_ENV
+        .iter()
+        .copied()
+        .filter(|name| var(name).is_none_or(|v| v.is_empty()))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "not running inside AWS Lambda (or its emulator): {} not set; deploy the bootstrap \
+             zip to Lambda or run it with `cargo lambda watch`",
+            missing.join(", ")
+        ));
+    }
+    match var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").map(|v| v.parse::<i32>()) {
+        Some(Ok(_)) => Ok(()),
+        _ => Err("AWS_LAMBDA_FUNCTION_MEMORY_SIZE is not a number".to_owned()),
+    }
+}
+
+/// Nanoseconds since the Unix epoch (0 if the clock is before it).
+pub fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// One execution environment: built at cold start, shared by every request it serves.
+#[derive(Debug)]
+pub struct App<S> {
+    config: Config,
+    storage: S,
+    tokens: KeyTokens,
+    started: Instant,
+    answered: AtomicBool,
+}
+
+impl<S: Storage> App<S> {
+    /// An environment writing to `storage`; `started` is when the process started, for the
+    /// `cold_start_ms` of the first response.
+    pub fn new(config: Config, storage: S, started: Instant) -> Self {
+        App {
+            config,
+            storage,
+            tokens: KeyTokens::default(),
+            started,
+            answered: AtomicBool::new(false),
+        }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Answers one request: translates it, runs the shared pipeline (which writes every file
+    /// before it answers 200) and translates the answer back. Logs one line per request.
+    pub async fn handle(&self, req: Request) -> http::Response<Body> {
+        let begun = Instant::now();
+        let received_at_ns = now_ns();
+        let path = event::route_path(&req);
+        let headers = event::Headers::of(&req);
+        let exchange = Exchange {
+            method: req.method().as_str(),
+            path: &path,
+            content_type: headers.content_type.as_deref(),
+            content_encoding: headers.content_encoding.as_deref(),
+            authorization: headers.authorization.as_deref(),
+            body: event::body(&req),
+            received_at_ns,
+        };
+        let seed = self.tokens.next(received_at_ns);
+        let answer = respond(&exchange, &self.config, seed, &self.storage).await;
+        let status = answer.response.status;
+        let signal = answer.signal.map_or("-", |s| s.as_str());
+        let ms = elapsed_ms(begun);
+        if self.answered.swap(true, Ordering::Relaxed) {
+            tracing::info!(
+                method = exchange.method,
+                path = exchange.path,
+                signal,
+                status,
+                records = answer.records,
+                ms,
+                "request"
+            );
+        } else {
+            tracing::info!(
+                method = exchange.method,
+                path = exchange.path,
+                signal,
+                status,
+                records = answer.records,
+                ms,
+                cold_start_ms = elapsed_ms(self.started),
+                "request"
+            );
+        }
+        reply::to_lambda(answer.response)
+    }
+}
+
+fn elapsed_ms(since: Instant) -> f64 {
+    // Milliseconds with microsecond resolution: a warm request is often under 1 ms.
+    (since.elapsed().as_micros() as f64) / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::request::from_str;
+    use otlp2parquet_writer::{MemoryStorage, StorageErrorKind};
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        // MemoryStorage never waits: one poll with a no-op waker completes the future.
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => unreachable!("MemoryStorage never waits"),
+        }
+    }
+
+    const LOGS: &str = r#"{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"checkout\"}}]},\"scopeLogs\":[{\"logRecords\":[{\"timeUnixNano\":\"1705329000000000000\",\"body\":{\"stringValue\":\"hi\"}}]}]}]}"#;
+
+    fn fn_url_event(method: &str, path: &str, body: &str) -> Request {
+        from_str(&format!(
+            r#"{{"version":"2.0","routeKey":"$default","rawPath":"{path}","rawQueryString":"",
+            "headers":{{"content-type":"application/json"}},
+            "requestContext":{{"http":{{"method":"{method}","path":"{path}","protocol":"HTTP/1.1",
+              "sourceIp":"127.0.0.1","userAgent":"t"}},"routeKey":"$default","stage":"$default",
+              "requestId":"r","timeEpoch":0,"domainName":"x","accountId":"1","apiId":"a"}},
+            "body":"{body}","isBase64Encoded":false}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn exports_are_written_before_the_answer() {
+        let app = App::new(
+            Config::defaults(Platform::Lambda),
+            MemoryStorage::new(),
+            Instant::now(),
+        );
+        let out = block_on(app.handle(fn_url_event("POST", "/v1/logs", LOGS)));
+        assert_eq!(out.status(), 200);
+        assert_eq!(out.body(), &Body::Text("{}".to_owned()));
+        let keys: Vec<String> = app.storage.objects().into_keys().collect();
+        assert_eq!(keys.len(), 1);
+        assert!(
+            keys[0].starts_with("logs/checkout/year=2024/month=01/day=15/hour=14/"),
+            "{keys:?}"
+        );
+        // The second request is a warm one and still answers.
+        let health = block_on(app.handle(fn_url_event("GET", "/health", "")));
+        assert_eq!(health.status(), 200);
+        assert_eq!(health.body(), &Body::Text("ok\n".to_owned()));
+    }
+
+    #[test]
+    fn storage_failure_is_a_retryable_503() {
+        let storage = MemoryStorage::new();
+        storage.fail_with(Some(StorageErrorKind::Temporary));
+        let app = App::new(Config::defaults(Platform::Lambda), storage, Instant::now());
+        let out = block_on(app.handle(fn_url_event("POST", "/v1/logs", LOGS)));
+        assert_eq!(out.status(), 503);
+        assert!(out.headers().contains_key("retry-after"));
+        assert!(app.storage.objects().is_empty());
+    }
+
+    #[test]
+    fn runtime_env_is_checked() {
+        let full = |k: &str| match k {
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE" => Some("512".to_owned()),
+            _ => Some("x".to_owned()),
+        };
+        assert_eq!(check_runtime_env(&full), Ok(()));
+        let none = |_: &str| None;
+        let err = check_runtime_env(&none).unwrap_err();
+        assert!(err.contains("AWS_LAMBDA_RUNTIME_API"), "{err}");
+        let bad_memory = |k: &str| {
+            Some(
+                if k.ends_with("MEMORY_SIZE") {
+                    "lots"
+                } else {
+                    "x"
+                }
+                .to_owned(),
+            )
+        };
+        assert!(check_runtime_env(&bad_memory).is_err());
+    }
+}

@@ -1,0 +1,15 @@
+//! The AWS Lambda adapter of otlp2parquet (SPEC §6): API Gateway REST (v1) and HTTP (v2),
+//! Function URL and ALB events in, through the shared pipeline, Parquet on S3 out.
+//!
+//! The adapter only translates (STYLE §1): [`event`] turns a `lambda_http` request into an
+//! [`Exchange`](otlp2parquet_handlers::Exchange), [`otlp2parquet_handlers::respond`] decides
+//! and writes, and [`reply`] turns its answer back into a `lambda_http` response. [`App`] holds
+//! what is built once per cold start (configuration, the S3 client, key tokens); [`logging`]
+//! sets up the JSON log lines.
+
+pub mod app;
+pub mod event;
+pub mod logging;
+pub mod reply;
+
+pub use app::App;

@@ -1,0 +1,1 @@
+//! Integration tests of the Lambda adapter (filled in with the `e2e` module).
