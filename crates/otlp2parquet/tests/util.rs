@@ -4,8 +4,7 @@
 //! The server batches rows in memory and writes them on flush (rows, bytes, age, or SIGTERM), so
 //! tests read files only after [`Server::stop`].
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -100,30 +99,8 @@ impl Server {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> (u16, Vec<u8>) {
-        let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) else {
-            return (0, Vec::new());
-        };
-        let mut head =
-            format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
-        for (k, v) in headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-        s.write_all(head.as_bytes()).unwrap();
-        s.write_all(body).unwrap();
-        let mut out = Vec::new();
-        s.read_to_end(&mut out).unwrap();
-        let text = String::from_utf8_lossy(&out);
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let body = match out.windows(4).position(|w| w == b"\r\n\r\n") {
-            Some(i) => out[i + 4..].to_vec(),
-            None => Vec::new(),
-        };
-        (status, body)
+        let reply = otlp2parquet_testkit::http(self.port, method, path, headers, body);
+        (reply.status, reply.body)
     }
 
     /// SIGTERM by PID, then waits for the exit (the server flushes its batches first) and asserts
@@ -213,27 +190,4 @@ impl Drop for Server {
     }
 }
 
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-pub fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(repo_root().join("testdata/otlp").join(name)).unwrap()
-}
-
-/// The Python with pyarrow, DuckDB and the OpenTelemetry SDK: `$TEST_PYTHON`, else the repo's
-/// `.venv` (both made by `make deps`).
-pub fn python() -> PathBuf {
-    let p = std::env::var_os("TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".venv/bin/python"));
-    assert!(
-        p.exists(),
-        "{} not found: run `make deps` (or `make test`) to install the Python tools",
-        p.display()
-    );
-    p
-}
+pub use otlp2parquet_testkit::{fixture, python, repo_root};
