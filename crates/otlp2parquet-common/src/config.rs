@@ -34,6 +34,8 @@ pub struct Config {
 pub struct ServerConfig {
     /// `listen_addr`, default `0.0.0.0:4318`.
     pub listen_addr: String,
+    /// `grpc_listen_addr`, default `0.0.0.0:4317`; `None` when set to `off` (no gRPC listener).
+    pub grpc_listen_addr: Option<String>,
     /// `log_level`, default `info`.
     pub log_level: String,
     /// `log_format`, default `text`.
@@ -206,6 +208,7 @@ impl Config {
         Config {
             server: ServerConfig {
                 listen_addr: "0.0.0.0:4318".to_owned(),
+                grpc_listen_addr: Some("0.0.0.0:4317".to_owned()),
                 log_level: "info".to_owned(),
                 log_format: LogFormat::Text,
             },
@@ -327,6 +330,27 @@ pub const FIELDS: &[Field] = &[
                 Ok(())
             } else {
                 Err("not HOST:PORT".to_owned())
+            }
+        },
+    },
+    Field {
+        key: "server.grpc_listen_addr",
+        env: "OTLP2PARQUET_GRPC_LISTEN_ADDR",
+        expects: "a socket address such as 0.0.0.0:4317, or off",
+        set: |c, v| {
+            if ["off", "none", "disabled", "false"]
+                .contains(&v.trim().to_ascii_lowercase().as_str())
+            {
+                c.server.grpc_listen_addr = None;
+                Ok(())
+            } else if v
+                .rsplit_once(':')
+                .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+            {
+                c.server.grpc_listen_addr = Some(v.to_owned());
+                Ok(())
+            } else {
+                Err("not HOST:PORT or off".to_owned())
             }
         },
     },
