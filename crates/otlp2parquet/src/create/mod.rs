@@ -4,8 +4,6 @@
 //! Non-interactive with flags; on a terminal, values not given as flags are asked for, with
 //! the flag's default offered.
 
-#![allow(dead_code, reason = "the helpers serve create aws/cloudflare, filled in by issues 4 and 5; remove this then")]
-
 pub mod aws;
 pub mod cloudflare;
 
