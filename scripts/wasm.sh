@@ -1,4 +1,75 @@
 #!/usr/bin/env bash
-# Filled in with the Worker target (issue 5).
+# The Cloudflare Worker's wasm (SPEC §6, issue 5).
+#   full     build crates/otlp2parquet-cloudflare/build/{index.js,index_bg.wasm} offline with worker-build
+#   size     full, then print raw / optimized / gzip sizes; exit 1 above the gzip budget
+#   profile  full, then the largest items of the optimized wasm (twiggy)
+# Tools come from `make deps` (scripts/deps/worker.sh); nothing is downloaded here.
 set -euo pipefail
-echo "wasm $1: not built yet" >&2; exit 2
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+CRATE=$ROOT/crates/otlp2parquet-cloudflare
+CARGO_BIN=${CARGO_HOME:-$HOME/.cargo}/bin
+# Cloudflare refuses scripts over 3 MB compressed; keep headroom.
+BUDGET=2500000
+# The workspace's release-wasm profile (opt-level z, fat LTO, one codegen unit, strip,
+# panic=abort), passed through worker-build so the native release profile stays as it is.
+PROFILE=release-wasm
+
+need() {
+  if [ ! -x "$1" ]; then
+    echo "wasm.sh: $1 is missing; run \`make deps\` (scripts/deps/worker.sh installs it)" >&2
+    exit 2
+  fi
+}
+
+full() {
+  need "$CARGO_BIN/worker-build"
+  need "$CARGO_BIN/wasm-bindgen"
+  need "$CRATE/node_modules/.bin/wasm-opt"
+  need "$CRATE/node_modules/@esbuild/linux-x64/bin/esbuild"
+  # The three *_BIN variables keep worker-build from downloading its tools (TOOLING §1).
+  (
+    cd "$CRATE"
+    WASM_BINDGEN_BIN="$CARGO_BIN/wasm-bindgen" \
+      WASM_OPT_BIN="$CRATE/node_modules/.bin/wasm-opt" \
+      ESBUILD_BIN="$CRATE/node_modules/@esbuild/linux-x64/bin/esbuild" \
+      "$CARGO_BIN/worker-build" --profile "$PROFILE"
+  )
+  test -s "$CRATE/build/index.js" && test -s "$CRATE/build/index_bg.wasm"
+}
+
+gz() { gzip -9 -c "$1" | wc -c; }
+
+size() {
+  full
+  local raw="${CARGO_TARGET_DIR:-$ROOT/target}/wasm32-unknown-unknown/$PROFILE/otlp2parquet_cloudflare.wasm"
+  local opt="$CRATE/build/index_bg.wasm"
+  local js="$CRATE/build/index.js"
+  local gz_opt gz_js total
+  gz_opt=$(gz "$opt")
+  gz_js=$(gz "$js")
+  total=$((gz_opt + gz_js))
+  printf '%-34s %12s %12s\n' artifact bytes gzip-9
+  printf '%-34s %12d %12d\n' "cargo wasm ($PROFILE)" "$(wc -c <"$raw")" "$(gz "$raw")"
+  printf '%-34s %12d %12d\n' "optimized build/index_bg.wasm" "$(wc -c <"$opt")" "$gz_opt"
+  printf '%-34s %12d %12d\n' "build/index.js" "$(wc -c <"$js")" "$gz_js"
+  printf 'worker gzip total: %d bytes (budget %d)\n' "$total" "$BUDGET"
+  if [ "$total" -gt "$BUDGET" ]; then
+    echo "wasm.sh: the Worker is over its gzip budget" >&2
+    exit 1
+  fi
+}
+
+profile() {
+  full
+  need "$CARGO_BIN/twiggy"
+  "$CARGO_BIN/twiggy" top -n 25 "$CRATE/build/index_bg.wasm"
+  "$CARGO_BIN/twiggy" dominators -d 2 -r 20 "$CRATE/build/index_bg.wasm"
+}
+
+case "${1:-}" in
+  full) full ;;
+  size) size ;;
+  profile) profile ;;
+  *) echo "usage: $0 full|size|profile" >&2; exit 2 ;;
+esac

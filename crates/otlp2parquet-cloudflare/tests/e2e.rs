@@ -1,0 +1,245 @@
+//! The built Worker in workerd (Miniflare), with a local R2 bucket: statuses, OTLP bodies, and
+//! the objects it wrote, checked against the reference implementation and read by ClickHouse
+//! and DuckDB (the handlers crate's check_files.py).
+
+use std::process::Command;
+
+use otlp2parquet_testkit::{check_key, fixture, gzip, python, repo_root};
+
+use crate::util::{TempDir, Worker, content_type, fixture_names, signal_path};
+
+/// What an export answers with 200: an empty `Export*ServiceResponse` in the request's encoding.
+fn assert_exported(name: &str, reply: &otlp2parquet_testkit::Reply) {
+    assert_eq!(reply.status, 200, "{name}: {}", reply.text());
+    if name.ends_with(".pb") {
+        assert_eq!(reply.header("content-type"), Some("application/x-protobuf"));
+        assert!(reply.body.is_empty(), "{name}: {:?}", reply.body);
+    } else {
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+        assert_eq!(reply.text(), "{}", "{name}");
+    }
+}
+
+/// Runs a Python snippet with the venv's pyarrow; panics with its output on failure.
+fn python_ok(script: &str, args: &[&str]) -> String {
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "python failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Every fixture as protobuf, JSON and JSONL: 200 with the OTLP body, keys per SPEC §5, and
+/// files equal to the reference implementation's, loadable into ClickHouse and DuckDB. The
+/// gzip-compressed requests store exactly the same rows.
+#[test]
+fn every_signal_and_encoding_is_written_to_r2_as_the_reference_says() {
+    let mut worker = Worker::start(&[]);
+    let out = TempDir::new("fixtures");
+    let gz = TempDir::new("gzip");
+    for name in fixture_names() {
+        let body = fixture(&name);
+        let headers = [("content-type", content_type(&name))];
+        let reply = worker.send("POST", signal_path(&name), &headers, &body);
+        assert_exported(&name, &reply);
+        let keys = worker.take_objects(&out.0.join(&name));
+        assert!(!keys.is_empty(), "{name}: nothing in R2");
+        for key in &keys {
+            check_key(key, "");
+        }
+
+        let zipped = gzip(&body);
+        let headers = [
+            ("content-type", content_type(&name)),
+            ("content-encoding", "gzip"),
+        ];
+        let reply = worker.send("POST", signal_path(&name), &headers, &zipped);
+        assert_exported(&name, &reply);
+        let gz_keys = worker.take_objects(&gz.0.join(&name));
+        let strip = |k: &String| k.rsplit_once('-').map(|(d, _)| d.to_owned()).unwrap();
+        assert_eq!(
+            keys.iter().map(strip).collect::<Vec<_>>(),
+            gz_keys.iter().map(strip).collect::<Vec<_>>(),
+            "{name}: gzip wrote other files"
+        );
+    }
+
+    // The gzip run stored the same rows (every column, every value) as the plain one.
+    let same = python_ok(
+        r#"
+import glob, os, sys, pyarrow.parquet as pq
+a, b = sys.argv[1], sys.argv[2]
+def tables(root):
+    out = {}
+    for p in glob.glob(os.path.join(root, "**", "*.parquet"), recursive=True):
+        out[os.path.relpath(p, root).rsplit("-", 1)[0]] = pq.read_table(p).replace_schema_metadata(None)
+    return out
+ta, tb = tables(a), tables(b)
+assert sorted(ta) == sorted(tb), (sorted(ta), sorted(tb))
+for k in ta:
+    assert ta[k].equals(tb[k]), k
+print(f"{len(ta)} files, {sum(t.num_rows for t in ta.values())} rows identical")
+"#,
+        &[&out.0.to_string_lossy(), &gz.0.to_string_lossy()],
+    );
+    assert!(same.contains("rows identical"), "{same}");
+
+    let check = repo_root().join("crates/otlp2parquet-handlers/tests/e2e/check_files.py");
+    let result = Command::new(python())
+        .arg(&check)
+        .arg(&out.0)
+        .arg("0")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success() && stdout.contains("all fixtures match"),
+        "check_files.py:\n{stdout}\n{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+}
+
+/// Bearer and Basic credentials held as secrets: 401 with `WWW-Authenticate` without or with
+/// wrong ones, 200 with either; /health stays open.
+#[test]
+fn auth_from_secrets() {
+    let mut worker = Worker::start(&[
+        ("OTLP2PARQUET_AUTH_BEARER_TOKEN", "s3cret-token"),
+        ("OTLP2PARQUET_AUTH_BASIC_USERNAME", "user"),
+        ("OTLP2PARQUET_AUTH_BASIC_PASSWORD", "pass"),
+    ]);
+    let body = fixture("logs.pb");
+    let ct = ("content-type", "application/x-protobuf");
+    for auth in [None, Some("Bearer wrong"), Some("Basic dXNlcjp3cm9uZw==")] {
+        let mut headers = vec![ct];
+        headers.extend(auth.map(|a| ("authorization", a)));
+        let reply = worker.send("POST", "/v1/logs", &headers, &body);
+        assert_eq!(reply.status, 401, "{auth:?}: {}", reply.text());
+        assert!(reply.header("www-authenticate").is_some(), "{auth:?}");
+    }
+    let dir = TempDir::new("auth");
+    assert!(worker.take_objects(&dir.0.join("denied")).is_empty());
+    // "dXNlcjpwYXNz" is base64("user:pass").
+    for (n, auth) in ["Bearer s3cret-token", "Basic dXNlcjpwYXNz"]
+        .iter()
+        .enumerate()
+    {
+        let reply = worker.send("POST", "/v1/logs", &[ct, ("authorization", auth)], &body);
+        assert_exported("logs.pb", &reply);
+        let keys = worker.take_objects(&dir.0.join(n.to_string()));
+        assert!(keys.iter().all(|k| k.starts_with("logs/")), "{keys:?}");
+        assert!(!keys.is_empty());
+    }
+    assert_eq!(worker.send("GET", "/health", &[], b"").status, 200);
+}
+
+/// Malformed payloads (400 + `google.rpc.Status`), an oversized body (413, declared or after
+/// decompression), wrong method and path, /health; none of them writes anything. A bad
+/// configuration answers 500 naming the key instead of throwing.
+#[test]
+fn errors_are_otlp_answers_and_write_nothing() {
+    let mut worker = Worker::start(&[
+        ("OTLP2PARQUET_MAX_PAYLOAD_BYTES", "65536"),
+        ("OTLP2PARQUET_STORAGE_PREFIX", "otel/"),
+    ]);
+    let dir = TempDir::new("errors");
+    let invalid = repo_root().join("testdata/otlp/invalid");
+    let mut names: Vec<String> = std::fs::read_dir(&invalid)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 6, "{names:?}");
+    for name in &names {
+        let body = std::fs::read(invalid.join(name)).unwrap();
+        let reply = worker.send(
+            "POST",
+            signal_path(name),
+            &[("content-type", "application/json")],
+            &body,
+        );
+        assert_eq!(reply.status, 400, "{name}: {}", reply.text());
+        let status: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(status["code"], 3, "{name}: {status}");
+        assert!(!status["message"].as_str().unwrap().is_empty(), "{name}");
+    }
+
+    let big = vec![b' '; 70_000];
+    let reply = worker.send(
+        "POST",
+        "/v1/logs",
+        &[("content-type", "application/json")],
+        &big,
+    );
+    assert_eq!(reply.status, 413, "{}", reply.text());
+    let status: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_payload_bytes"),
+        "{status}"
+    );
+    // A small gzip body that inflates past the limit stops at it.
+    let bomb = gzip(&vec![b' '; 1_000_000]);
+    assert!(bomb.len() < 65_536);
+    let reply = worker.send(
+        "POST",
+        "/v1/traces",
+        &[
+            ("content-type", "application/x-protobuf"),
+            ("content-encoding", "gzip"),
+        ],
+        &bomb,
+    );
+    assert_eq!(reply.status, 413, "{}", reply.text());
+    assert_eq!(reply.header("content-type"), Some("application/x-protobuf"));
+
+    let reply = worker.send("GET", "/v1/logs", &[], b"");
+    assert_eq!(reply.status, 405);
+    assert_eq!(reply.header("allow"), Some("POST"));
+    assert_eq!(worker.send("POST", "/v1/nope", &[], b"{}").status, 404);
+    assert_eq!(worker.send("GET", "/ready", &[], b"").status, 404);
+    let health = worker.send("GET", "/health", &[], b"");
+    assert_eq!((health.status, health.text().as_str()), (200, "ok\n"));
+    let reply = worker.send(
+        "POST",
+        "/v1/logs",
+        &[("content-type", "text/plain")],
+        b"hello",
+    );
+    assert_eq!(reply.status, 415, "{}", reply.text());
+    assert!(worker.take_objects(&dir.0.join("none")).is_empty());
+
+    // The prefix applies to what is written.
+    let reply = worker.send(
+        "POST",
+        "/v1/logs",
+        &[("content-type", "application/json")],
+        &fixture("log.json"),
+    );
+    assert_exported("log.json", &reply);
+    for key in worker.take_objects(&dir.0.join("prefixed")) {
+        check_key(&key, "otel/");
+    }
+    drop(worker);
+
+    let broken = Worker::start(&[("OTLP2PARQUET_MAX_PAYLOAD_BYTES", "lots")]);
+    for path in ["/v1/logs", "/health"] {
+        let reply = broken.send("POST", path, &[("content-type", "application/json")], b"{}");
+        assert_eq!(reply.status, 500, "{path}: {}", reply.text());
+        assert!(
+            reply.text().contains("OTLP2PARQUET_MAX_PAYLOAD_BYTES"),
+            "{}",
+            reply.text()
+        );
+    }
+}

@@ -1,0 +1,201 @@
+//! The built Worker in workerd, driven through tests/harness.mjs (Miniflare's API).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::OnceLock;
+
+use otlp2parquet_testkit::{Reply, free_port, http, repo_root};
+
+/// The crate directory.
+pub fn crate_dir() -> PathBuf {
+    repo_root().join("crates/otlp2parquet-cloudflare")
+}
+
+/// Builds build/index.js + build/index_bg.wasm once per test run with scripts/wasm.sh (the same
+/// offline worker-build as `make wasm-full`).
+pub fn build() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let out = Command::new(repo_root().join("scripts/wasm.sh"))
+                .arg("full")
+                .output()
+                .expect("run scripts/wasm.sh full");
+            assert!(
+                out.status.success(),
+                "scripts/wasm.sh full failed (`make deps` installs worker-build, wasm-bindgen-cli, \
+                 binaryen and wrangler):\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            crate_dir().join("build")
+        })
+        .clone()
+}
+
+/// A fresh directory under target/, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let dir = repo_root().join("target/e2e-worker").join(format!(
+            "{name}-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The Worker running in workerd on a free 127.0.0.1 port, its R2 bucket persisted to a temp
+/// directory; stopped (by PID) on drop.
+pub struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    pub port: u16,
+    _state: TempDir,
+}
+
+impl Worker {
+    /// Starts the built Worker with `bindings` as its vars and secrets.
+    pub fn start(bindings: &[(&str, &str)]) -> Worker {
+        let build = build();
+        let state = TempDir::new("r2");
+        let port = free_port();
+        let bindings: serde_json::Map<String, serde_json::Value> = bindings
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).into()))
+            .collect();
+        let opts = serde_json::json!({
+            "build": build,
+            "persist": state.0,
+            "port": port,
+            "bindings": bindings,
+        });
+        let node_modules = crate_dir().join("node_modules");
+        assert!(
+            node_modules.join("miniflare").exists(),
+            "{} has no miniflare: run `make deps` (npm ci in crates/otlp2parquet-cloudflare)",
+            node_modules.display()
+        );
+        let mut child = Command::new("node")
+            .arg(crate_dir().join("tests/harness.mjs"))
+            .arg(opts.to_string())
+            .current_dir(crate_dir())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("node not found: run `make deps`");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut worker = Worker {
+            child,
+            stdin,
+            stdout,
+            port,
+            _state: state,
+        };
+        let line = worker.line();
+        assert_eq!(line, format!("ready {port}"), "harness did not start");
+        worker
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        line.trim().to_owned()
+    }
+
+    /// One request to the Worker.
+    pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        http(self.port, method, path, headers, body)
+    }
+
+    /// Moves every R2 object into `dir/<key>` (the bucket is empty afterwards); returns the keys.
+    pub fn take_objects(&mut self, dir: &Path) -> Vec<String> {
+        std::fs::create_dir_all(dir).unwrap();
+        writeln!(self.stdin, "dump {}", dir.display()).unwrap();
+        self.stdin.flush().unwrap();
+        let line = self.line();
+        let count: usize = line
+            .strip_prefix("dumped ")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("harness answered {line:?}"));
+        let mut keys = Vec::new();
+        collect_keys(dir, dir, &mut keys);
+        assert_eq!(keys.len(), count, "{keys:?}");
+        keys.sort();
+        keys
+    }
+}
+
+fn collect_keys(root: &Path, dir: &Path, keys: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect_keys(root, &path, keys);
+        } else {
+            let rel = path.strip_prefix(root).unwrap();
+            keys.push(rel.to_string_lossy().into_owned());
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "quit");
+        let _ = self.stdin.flush();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The signal path of a fixture, from its file name.
+pub fn signal_path(name: &str) -> &'static str {
+    if name.starts_with("log") {
+        "/v1/logs"
+    } else if name.starts_with("trace") {
+        "/v1/traces"
+    } else {
+        "/v1/metrics"
+    }
+}
+
+/// The Content-Type of a fixture, from its extension.
+pub fn content_type(name: &str) -> &'static str {
+    if name.ends_with(".pb") {
+        "application/x-protobuf"
+    } else if name.ends_with(".jsonl") {
+        "application/x-ndjson"
+    } else {
+        "application/json"
+    }
+}
+
+/// Every valid request fixture (testdata/otlp, not invalid/).
+pub fn fixture_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(repo_root().join("testdata/otlp"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".pb") || n.ends_with(".json") || n.ends_with(".jsonl"))
+        .collect();
+    names.sort();
+    names
+}
