@@ -34,13 +34,14 @@ if ! "$VENV/bin/python" -c 'import pyarrow, duckdb, chdb, opentelemetry.proto' >
 fi
 
 # Real OpenTelemetry clients for the server's SDK tests (crates/otlp2parquet/tests/sdk): the Python
-# SDK with its OTLP/HTTP protobuf exporter, and the JS SDK from the committed npm lockfile.
+# SDK with its OTLP/HTTP protobuf and OTLP/gRPC exporters, and the JS SDK from the committed npm lockfile.
 OTEL_PY=1.45.2
-if ! "$VENV/bin/python" -c "import importlib.metadata as m, opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http
-assert m.version('opentelemetry-sdk') == m.version('opentelemetry-exporter-otlp-proto-http') == '$OTEL_PY'" >/dev/null 2>&1; then
-  log "pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-http $OTEL_PY"
+if ! "$VENV/bin/python" -c "import importlib.metadata as m, opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http, opentelemetry.exporter.otlp.proto.grpc
+assert m.version('opentelemetry-sdk') == m.version('opentelemetry-exporter-otlp-proto-http') == m.version('opentelemetry-exporter-otlp-proto-grpc') == '$OTEL_PY'" >/dev/null 2>&1; then
+  log "pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-http opentelemetry-exporter-otlp-proto-grpc $OTEL_PY"
   "$VENV/bin/pip" install -q --disable-pip-version-check \
-    "opentelemetry-sdk==$OTEL_PY" "opentelemetry-exporter-otlp-proto-http==$OTEL_PY"
+    "opentelemetry-sdk==$OTEL_PY" "opentelemetry-exporter-otlp-proto-http==$OTEL_PY" \
+    "opentelemetry-exporter-otlp-proto-grpc==$OTEL_PY"
 fi
 if ! command -v npm >/dev/null 2>&1; then
   log "apt-get install nodejs npm"

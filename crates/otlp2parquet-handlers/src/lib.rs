@@ -18,10 +18,10 @@ pub use body::Format;
 pub use error::{Error, ErrorKind};
 pub use exchange::{Answer, Exchange, respond};
 pub use pipeline::{
-    Converted, Failure, OutputFile, Request, convert, encode_files, file_token, handle,
-    handle_counted, parquet_options,
+    Converted, Failure, OutputFile, Request, Stored, convert, encode_files, file_token, handle,
+    handle_counted, parquet_options, store,
 };
-pub use response::{Response, error_response};
+pub use response::{Response, error_response, grpc_status_details};
 pub use route::{Route, allowed_method, authorize, route, www_authenticate};
 pub use tokens::KeyTokens;
 

@@ -191,30 +191,52 @@ pub async fn handle_counted<S: Storage>(
     token_seed: u128,
     storage: &S,
 ) -> (Response, usize) {
-    let converted = match convert(req, config.request.max_payload_bytes) {
-        Ok(c) => c,
-        Err(f) => {
-            tracing::debug!(signal = %req.signal, error = %f.error, "request rejected");
-            return (f.response(), 0);
-        }
-    };
-    let files = match encode_files(&converted.partitions, config, token_seed) {
-        Ok(f) => f,
-        Err(e) => {
-            tracing::error!(signal = %req.signal, error = %e, "encoding failed");
-            return (Response::error(converted.format, &e), 0);
-        }
-    };
+    match store(req, config, token_seed, storage).await {
+        Ok(stored) => (
+            Response::success(req.signal, stored.format, 0, ""),
+            stored.records,
+        ),
+        Err(f) => (f.response(), 0),
+    }
+}
+
+/// What [`store`] wrote.
+#[derive(Debug, Clone, Copy)]
+pub struct Stored {
+    /// The body's format (the success response is encoded the same way).
+    pub format: Format,
+    /// Records stored.
+    pub records: usize,
+}
+
+/// Converts, encodes and stores every file of one request; the caller answers (HTTP or gRPC).
+pub async fn store<S: Storage>(
+    req: &Request<'_>,
+    config: &Config,
+    token_seed: u128,
+    storage: &S,
+) -> Result<Stored, Failure> {
+    let converted = convert(req, config.request.max_payload_bytes).inspect_err(|f| {
+        tracing::debug!(signal = %req.signal, error = %f.error, "request rejected");
+    })?;
+    let format = converted.format;
+    let files = encode_files(&converted.partitions, config, token_seed).map_err(|error| {
+        tracing::error!(signal = %req.signal, %error, "encoding failed");
+        Failure { format, error }
+    })?;
     for file in files {
         let (key, rows) = (file.key.clone(), file.rows);
         if let Err(e) = storage.put(&file.key, file.bytes).await {
             tracing::warn!(signal = %req.signal, %key, error = %e, "storage write failed");
-            return (Response::error(converted.format, &Error::from(e)), 0);
+            return Err(Failure {
+                format,
+                error: Error::from(e),
+            });
         }
         tracing::debug!(%key, rows, "stored");
     }
-    (
-        Response::success(req.signal, converted.format, 0, ""),
-        converted.records,
-    )
+    Ok(Stored {
+        format,
+        records: converted.records,
+    })
 }

@@ -132,6 +132,33 @@ fn success_json(signal: Signal, rejected: i64, message: &str) -> Vec<u8> {
         .into_bytes()
 }
 
+/// The `google.rpc.Status` of `error` for gRPC's `grpc-status-details-bin`: its code and
+/// message, with a `google.rpc.RetryInfo` detail for the retryable kinds (OTLP/gRPC clients retry
+/// `UNAVAILABLE`/`RESOURCE_EXHAUSTED` only when it is present).
+pub fn grpc_status_details(error: &Error) -> Vec<u8> {
+    let kind = error.kind();
+    let details = kind
+        .retry_after_secs()
+        .map(|secs| pb::rpc::Any {
+            type_url: "type.googleapis.com/google.rpc.RetryInfo".to_owned(),
+            value: pb::rpc::RetryInfo {
+                retry_delay: Some(pb::rpc::Duration {
+                    seconds: i64::from(secs),
+                    nanos: 0,
+                }),
+            }
+            .encode_to_vec(),
+        })
+        .into_iter()
+        .collect();
+    pb::rpc::Status {
+        code: kind.grpc_code(),
+        message: error.message().to_owned(),
+        details,
+    }
+    .encode_to_vec()
+}
+
 /// A request-level error for the given kind and message, as a response.
 pub fn error_response(format: Format, kind: ErrorKind, message: impl Into<String>) -> Response {
     Response::error(format, &Error::new(kind, message))
@@ -157,6 +184,28 @@ mod tests {
         let r = Response::success(Signal::Metrics, Format::Protobuf, 2, "x");
         let decoded = pb::ExportMetricsServiceResponse::decode(r.body.as_slice()).unwrap();
         assert_eq!(decoded.partial_success.unwrap().rejected_data_points, 2);
+    }
+
+    #[test]
+    fn grpc_details_carry_retry_info_only_when_retryable() {
+        let st = pb::rpc::Status::decode(
+            grpc_status_details(&Error::new(ErrorKind::Unavailable, "s3 down")).as_slice(),
+        )
+        .unwrap();
+        assert_eq!((st.code, st.message.as_str()), (14, "s3 down"));
+        assert_eq!(st.details.len(), 1);
+        assert_eq!(
+            st.details[0].type_url,
+            "type.googleapis.com/google.rpc.RetryInfo"
+        );
+        let info = pb::rpc::RetryInfo::decode(st.details[0].value.as_slice()).unwrap();
+        assert_eq!(info.retry_delay.unwrap().seconds, 5);
+        let st = pb::rpc::Status::decode(
+            grpc_status_details(&Error::new(ErrorKind::InvalidRequest, "bad")).as_slice(),
+        )
+        .unwrap();
+        assert_eq!(st.code, 3);
+        assert!(st.details.is_empty());
     }
 
     #[test]

@@ -836,4 +836,24 @@ pub mod rpc {
         #[prost(bytes = "vec", tag = "2")]
         pub value: Vec<u8>,
     }
+
+    /// `google.rpc.RetryInfo`: how long a client should wait before retrying (OTLP/gRPC makes
+    /// `UNAVAILABLE` and `RESOURCE_EXHAUSTED` retryable with it).
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct RetryInfo {
+        /// `retry_delay = 1`.
+        #[prost(message, optional, tag = "1")]
+        pub retry_delay: Option<Duration>,
+    }
+
+    /// `google.protobuf.Duration`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Duration {
+        /// `seconds = 1`.
+        #[prost(int64, tag = "1")]
+        pub seconds: i64,
+        /// `nanos = 2`.
+        #[prost(int32, tag = "2")]
+        pub nanos: i32,
+    }
 }

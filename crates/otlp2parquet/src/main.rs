@@ -6,6 +6,7 @@
 mod batcher;
 mod connect;
 mod create;
+mod grpc;
 mod metrics;
 mod server;
 mod store;

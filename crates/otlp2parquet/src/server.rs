@@ -9,29 +9,29 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{DefaultBodyLimit, Request as HttpRequest, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
-use otlp2parquet_common::Signal;
 use otlp2parquet_common::config::Config;
 use otlp2parquet_handlers::{
-    ErrorKind, Format, Request, Response, Route, allowed_method, authorize, convert,
-    error_response, handle_counted, route, www_authenticate,
+    ErrorKind, Failure, Format, Request, Response, Route, Stored, allowed_method, authorize,
+    convert, error_response, route, store, www_authenticate,
 };
 use otlp2parquet_writer::OpendalStorage;
 
 use otlp2parquet_handlers::KeyTokens;
 
 use crate::batcher::Batcher;
+use crate::grpc;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// How long shutdown waits for buffered rows to be written (retries included) before giving up.
 const SHUTDOWN_FLUSH_DEADLINE: Duration = Duration::from_secs(30);
 
-struct AppState {
-    config: Config,
-    store: Arc<Store>,
-    batcher: Option<Arc<Batcher>>,
-    metrics: Arc<Metrics>,
-    tokens: Arc<KeyTokens>,
+pub(crate) struct AppState {
+    pub(crate) config: Config,
+    pub(crate) store: Arc<Store>,
+    pub(crate) batcher: Option<Arc<Batcher>>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) tokens: Arc<KeyTokens>,
 }
 
 /// The current time in ns since the epoch (0 if the clock is before 1970).
@@ -51,6 +51,23 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let local = listener
         .local_addr()
         .map_err(|e| format!("listener address: {e}"))?;
+    let grpc_listener = match &config.server.grpc_listen_addr {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            format!(
+                "cannot listen for OTLP/gRPC on {addr}: {e} (set \
+                         server.grpc_listen_addr / OTLP2PARQUET_GRPC_LISTEN_ADDR to another \
+                         address, or to off)"
+            )
+        })?),
+        None => None,
+    };
+    let grpc_local = match &grpc_listener {
+        Some(l) => Some(
+            l.local_addr()
+                .map_err(|e| format!("gRPC listener address: {e}"))?,
+        ),
+        None => None,
+    };
     let metrics = Arc::new(Metrics::default());
     let tokens = Arc::new(KeyTokens::default());
     let batcher = config.batch.enabled.then(|| {
@@ -70,11 +87,13 @@ pub async fn serve(config: Config) -> Result<(), String> {
         ),
         None => "one file set per request".to_owned(),
     };
+    let grpc_text = grpc_local.map_or_else(String::new, |a| format!(" and OTLP/gRPC on {a}"));
     tracing::info!(
         listen = %local,
+        grpc_listen = %grpc_local.map_or_else(|| "off".to_owned(), |a| a.to_string()),
         storage = %store.describe(),
         prefix = %config.storage.prefix,
-        "otlp2parquet receiving OTLP/HTTP on http://{local}/v1/{{logs,traces,metrics}}, writing Parquet to {} ({writes})",
+        "otlp2parquet receiving OTLP/HTTP on http://{local}/v1/{{logs,traces,metrics}}{grpc_text}, writing Parquet to {} ({writes})",
         store.describe()
     );
     if let Err(e) = store.ready().await {
@@ -91,16 +110,36 @@ pub async fn serve(config: Config) -> Result<(), String> {
         metrics,
         tokens,
     });
+    let grpc_state = Arc::clone(&state);
     let app = axum::Router::new()
         .fallback(dispatch)
         // The body is read by `dispatch` with its own bound (max_payload_bytes, answered 413
         // with an OTLP body); the framework's 2 MB default must not cut in first.
         .layer(DefaultBodyLimit::max(limit.saturating_add(1)))
         .with_state(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server error: {e}"))?;
+    // One shutdown signal stops both listeners; each drains its in-flight requests before the
+    // final flush below.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let http = axum::serve(listener, app).with_graceful_shutdown(stopped(stop_rx.clone()));
+    let grpc = async {
+        match grpc_listener {
+            Some(l) => axum::serve(l, grpc::router(grpc_state))
+                .with_graceful_shutdown(stopped(stop_rx.clone()))
+                .await
+                .map_err(|e| format!("gRPC server error: {e}")),
+            None => Ok(()),
+        }
+    };
+    let (http, grpc) = tokio::join!(http, grpc);
+    http.map_err(|e| format!("server error: {e}"))?;
+    grpc?;
     if let Some(b) = batcher {
         tracing::info!("listener closed; writing buffered rows");
         let left = b.shutdown(SHUTDOWN_FLUSH_DEADLINE).await;
@@ -210,12 +249,12 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: HttpRequest) -> HttpR
         body: &bytes,
         received_at_ns: now_ns(),
     };
-    let (resp, records) = match &state.batcher {
-        Some(batcher) => buffer(batcher, signal, &request, limit),
-        None => {
-            let seed = state.tokens.next(request.received_at_ns);
-            handle_counted(&request, &state.config, seed, state.store.as_ref()).await
-        }
+    let (resp, records) = match ingest(&state, &request).await {
+        Ok(stored) => (
+            Response::success(signal, stored.format, 0, ""),
+            stored.records,
+        ),
+        Err(f) => (f.response(), 0),
     };
     state
         .metrics
@@ -223,35 +262,36 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: HttpRequest) -> HttpR
     to_http(resp)
 }
 
-/// Converts a request and hands its rows to the batcher; answered once they are buffered.
-fn buffer(
-    batcher: &Arc<Batcher>,
-    signal: Signal,
-    request: &Request<'_>,
-    limit: usize,
-) -> (Response, usize) {
+/// Takes one export request, from HTTP or gRPC: hands its rows to the batcher (acknowledged
+/// once buffered) or, with batching off, writes its files before returning.
+pub(crate) async fn ingest(state: &AppState, request: &Request<'_>) -> Result<Stored, Failure> {
+    match &state.batcher {
+        Some(batcher) => buffer(batcher, request, state.config.request.max_payload_bytes),
+        None => {
+            let seed = state.tokens.next(request.received_at_ns);
+            store(request, &state.config, seed, state.store.as_ref()).await
+        }
+    }
+}
+
+/// Converts a request and hands its rows to the batcher.
+fn buffer(batcher: &Arc<Batcher>, request: &Request<'_>, limit: usize) -> Result<Stored, Failure> {
+    let signal = request.signal;
     // Refuse before decoding when the buffers are already full: converting a request only to
     // throw it away would spend the CPU the flushes need to make room.
-    if let Err(e) = batcher.has_room() {
-        return (Response::error(request.response_format(), &e), 0);
-    }
-    let converted = match convert(request, limit) {
-        Ok(c) => c,
-        Err(f) => {
-            tracing::debug!(%signal, error = %f.error, "request rejected");
-            return (f.response(), 0);
-        }
-    };
-    match batcher.submit(converted.partitions) {
-        Ok(()) => (
-            Response::success(signal, converted.format, 0, ""),
-            converted.records,
-        ),
-        Err(e) => {
-            tracing::debug!(%signal, error = %e, "request refused: buffers full");
-            (Response::error(converted.format, &e), 0)
-        }
-    }
+    batcher.has_room().map_err(|error| Failure {
+        format: request.response_format(),
+        error,
+    })?;
+    let converted = convert(request, limit).inspect_err(|f| {
+        tracing::debug!(%signal, error = %f.error, "request rejected");
+    })?;
+    let (format, records) = (converted.format, converted.records);
+    batcher.submit(converted.partitions).map_err(|error| {
+        tracing::debug!(%signal, %error, "request refused: buffers full");
+        Failure { format, error }
+    })?;
+    Ok(Stored { format, records })
 }
 
 fn to_http(resp: Response) -> HttpResponse {

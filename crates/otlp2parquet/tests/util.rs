@@ -4,7 +4,6 @@
 //! The server batches rows in memory and writes them on flush (rows, bytes, age, or SIGTERM), so
 //! tests read files only after [`Server::stop`].
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -15,6 +14,8 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct Server {
     child: Child,
     pub port: u16,
+    /// The OTLP/gRPC port.
+    pub grpc_port: u16,
     /// The test's own directory: `data/` (the output) and `server.log` live here.
     pub dir: PathBuf,
     stopped: bool,
@@ -38,11 +39,8 @@ impl Server {
     /// Runs `otlp2parquet <args>` (no `--output` unless given, so `env` may choose the storage
     /// backend), with the same hermetic environment and test directory as [`Server::start_with`].
     pub fn start_args(name: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
+        let grpc_port = free_port();
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -52,6 +50,10 @@ impl Server {
             // A hermetic environment: no OTLP2PARQUET_* or RUST_LOG of the caller's leaks in.
             .env_clear()
             .env("OTLP2PARQUET_LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env(
+                "OTLP2PARQUET_GRPC_LISTEN_ADDR",
+                format!("127.0.0.1:{grpc_port}"),
+            )
             .env("NO_COLOR", "1")
             .envs(env.iter().copied())
             .current_dir(&dir)
@@ -63,6 +65,7 @@ impl Server {
         let mut server = Server {
             child,
             port,
+            grpc_port,
             dir,
             stopped: false,
         };
@@ -190,4 +193,4 @@ impl Drop for Server {
     }
 }
 
-pub use otlp2parquet_testkit::{fixture, python, repo_root};
+pub use otlp2parquet_testkit::{fixture, free_port, python, repo_root};

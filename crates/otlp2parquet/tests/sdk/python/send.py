@@ -1,8 +1,9 @@
-"""Sends traces, logs and metrics with the real OpenTelemetry Python SDK (OTLP/HTTP protobuf).
+"""Sends traces, logs and metrics with the real OpenTelemetry Python SDK (OTLP/HTTP protobuf or
+OTLP/gRPC).
 
-    send.py ENDPOINT SERVICE none|gzip RUN_ID
+    send.py ENDPOINT SERVICE none|gzip RUN_ID [http|grpc]
 
-ENDPOINT is the server's base URL (http://127.0.0.1:PORT). Every provider is shut down before
+ENDPOINT is the server's base URL (http://127.0.0.1:PORT; for grpc, its gRPC port). Every provider is shut down before
 exiting, which flushes what it buffered. Prints one JSON document on stdout: what was sent, as the
 rows the server must store (attribute values already stringified the way SPEC §4 stores them).
 Exits non-zero when an export was not acknowledged with success.
@@ -58,15 +59,29 @@ def hex_id(value, width):
 
 def main():
     endpoint, service, compression, run_id = sys.argv[1:5]
-    comp = {"none": Compression.NoCompression, "gzip": Compression.Gzip}[compression]
+    transport = sys.argv[5] if len(sys.argv) > 5 else "http"
     resource = Resource.create({"service.name": service, "test.run_id": run_id, "test.sdk": "python"})
 
-    span_exporter = recording(OTLPSpanExporter, SpanExportResult.SUCCESS)(
-        endpoint=endpoint + "/v1/traces", compression=comp)
-    log_exporter = recording(OTLPLogExporter, LogRecordExportResult.SUCCESS)(
-        endpoint=endpoint + "/v1/logs", compression=comp)
-    metric_exporter = recording(OTLPMetricExporter, MetricExportResult.SUCCESS)(
-        endpoint=endpoint + "/v1/metrics", compression=comp)
+    if transport == "grpc":
+        import grpc
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogs
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetrics
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpans
+        comp = {"none": grpc.Compression.NoCompression, "gzip": grpc.Compression.Gzip}[compression]
+        span_exporter = recording(GrpcSpans, SpanExportResult.SUCCESS)(
+            endpoint=endpoint, insecure=True, compression=comp)
+        log_exporter = recording(GrpcLogs, LogRecordExportResult.SUCCESS)(
+            endpoint=endpoint, insecure=True, compression=comp)
+        metric_exporter = recording(GrpcMetrics, MetricExportResult.SUCCESS)(
+            endpoint=endpoint, insecure=True, compression=comp)
+    else:
+        comp = {"none": Compression.NoCompression, "gzip": Compression.Gzip}[compression]
+        span_exporter = recording(OTLPSpanExporter, SpanExportResult.SUCCESS)(
+            endpoint=endpoint + "/v1/traces", compression=comp)
+        log_exporter = recording(OTLPLogExporter, LogRecordExportResult.SUCCESS)(
+            endpoint=endpoint + "/v1/logs", compression=comp)
+        metric_exporter = recording(OTLPMetricExporter, MetricExportResult.SUCCESS)(
+            endpoint=endpoint + "/v1/metrics", compression=comp)
 
     tp = TracerProvider(resource=resource)
     tp.add_span_processor(BatchSpanProcessor(span_exporter))
