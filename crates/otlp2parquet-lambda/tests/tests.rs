@@ -1,1 +1,13 @@
-//! Integration tests of the Lambda adapter (filled in with the `e2e` module).
+//! The Lambda function as AWS runs it, emulated locally: `cargo lambda watch` in front of the
+//! `bootstrap` binary, writing to a real local S3 server (`e2e`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::print_stdout,
+    reason = "test code: failures are panics with context; a timing is printed for the record"
+)]
+
+mod e2e;
+mod util;

@@ -1,0 +1,465 @@
+//! End to end through real components: the Lambda emulator of `cargo lambda watch` (Function URL
+//! front door and Invoke API) running the `bootstrap` binary against a local S3 server
+//! (s3s-fs), with the objects read back through the S3 API.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use otlp2parquet_common::config::Config;
+use otlp2parquet_common::platform::Platform;
+use otlp2parquet_handlers::{Exchange, respond};
+use otlp2parquet_proto::pb;
+use otlp2parquet_testkit::{S3Fs, check_key, gzip, zstd};
+use otlp2parquet_writer::MemoryStorage;
+use prost::Message as _;
+
+use crate::util::{Lambda, fixture, key_stem, merge, parquet_text, records};
+
+const BUCKET: &str = "otlp";
+const PROTOBUF: &str = "application/x-protobuf";
+const JSON: &str = "application/json";
+
+/// One test's S3 server and function (the function is stopped first).
+struct Rig {
+    lambda: Lambda,
+    s3: S3Fs,
+    prefix: String,
+}
+
+fn rig(name: &str, prefix: &str, extra: &[(&str, &str)]) -> Rig {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("lambda")
+        .join(format!("{name}-s3"));
+    let s3 = S3Fs::start(&dir, BUCKET);
+    let mut env = s3.s3_env(prefix);
+    env.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let lambda = Lambda::start(name, &env);
+    Rig {
+        lambda,
+        s3,
+        prefix: prefix.to_owned(),
+    }
+}
+
+/// A request as sent: path, content type, content encoding, body.
+struct Sent {
+    path: &'static str,
+    content_type: &'static str,
+    encoding: Option<&'static str>,
+    body: Vec<u8>,
+}
+
+fn signal_path(fixture: &str) -> &'static str {
+    let name = fixture.rsplit('/').next().unwrap_or(fixture);
+    if name.starts_with("log") || name.starts_with("malformed") {
+        "/v1/logs"
+    } else if name.starts_with("trace") {
+        "/v1/traces"
+    } else {
+        "/v1/metrics"
+    }
+}
+
+impl Rig {
+    /// Through the Function URL front door; text types with a binary (compressed) body as the
+    /// base64 event a Function URL sends, invoked directly (see `Lambda::invoke_url`).
+    fn send(&self, s: &Sent) -> otlp2parquet_testkit::Reply {
+        if s.content_type != PROTOBUF && std::str::from_utf8(&s.body).is_err() {
+            let mut headers = vec![("content-type", s.content_type)];
+            if let Some(e) = s.encoding {
+                headers.push(("content-encoding", e));
+            }
+            return self.lambda.invoke_url("POST", s.path, &headers, &s.body);
+        }
+        self.lambda
+            .post(s.path, s.content_type, s.encoding, &s.body)
+    }
+
+    /// Rows per table in the bucket, every key checked against SPEC §5.1.
+    fn rows_per_table(&self) -> BTreeMap<String, i64> {
+        let mut out = BTreeMap::new();
+        for (key, rows) in self.s3.objects() {
+            let parts = check_key(&key, &self.prefix);
+            *out.entry(parts.table).or_default() += rows;
+        }
+        out
+    }
+
+    /// Every Parquet object as (key without its random part, rows as text).
+    fn contents(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .s3
+            .read_all()
+            .into_iter()
+            .filter(|(k, _)| k.ends_with(".parquet"))
+            .map(|(k, v)| (key_stem(&k), parquet_text(v)))
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => unreachable!("MemoryStorage never waits"),
+    }
+}
+
+/// What the shared pipeline itself writes for the same requests, in process: the Lambda must
+/// store exactly these rows.
+fn pipeline_contents(prefix: &str, sent: &[Sent]) -> Vec<(String, String)> {
+    let mut config = Config::defaults(Platform::Lambda);
+    config.storage.prefix = prefix.to_owned();
+    let store = MemoryStorage::new();
+    for (i, s) in sent.iter().enumerate() {
+        let exchange = Exchange {
+            method: "POST",
+            path: s.path,
+            content_type: Some(s.content_type),
+            content_encoding: s.encoding,
+            authorization: None,
+            body: &s.body,
+            received_at_ns: 1_800_000_000_000_000_000,
+        };
+        let answer = block_on(respond(&exchange, &config, i as u128 + 1, &store));
+        assert_eq!(answer.response.status, 200, "in-process {}", s.path);
+    }
+    let mut out: Vec<(String, String)> = store
+        .objects()
+        .into_iter()
+        .map(|(k, v)| (key_stem(&k), parquet_text(v)))
+        .collect();
+    out.sort();
+    out
+}
+
+fn assert_export_ok(reply: &otlp2parquet_testkit::Reply, s: &Sent, what: &str) {
+    assert_eq!(reply.status, 200, "{what}: {}", reply.text());
+    if s.content_type == PROTOBUF {
+        assert_eq!(reply.header("content-type"), Some(PROTOBUF), "{what}");
+        let partial = match s.path {
+            "/v1/logs" => pb::ExportLogsServiceResponse::decode(reply.body.as_slice())
+                .unwrap()
+                .partial_success
+                .is_some(),
+            "/v1/traces" => pb::ExportTraceServiceResponse::decode(reply.body.as_slice())
+                .unwrap()
+                .partial_success
+                .is_some(),
+            _ => pb::ExportMetricsServiceResponse::decode(reply.body.as_slice())
+                .unwrap()
+                .partial_success
+                .is_some(),
+        };
+        assert!(!partial, "{what}: unexpected partial success");
+    } else {
+        assert_eq!(reply.header("content-type"), Some(JSON), "{what}");
+        assert_eq!(reply.text(), "{}", "{what}");
+    }
+}
+
+const PROTOBUF_FIXTURES: [&str; 9] = [
+    "logs.pb",
+    "traces.pb",
+    "trace.pb",
+    "metrics_gauge.pb",
+    "metrics_sum.pb",
+    "metrics_histogram.pb",
+    "metrics_exponential_histogram.pb",
+    "metrics_summary.pb",
+    "metrics_mixed.pb",
+];
+
+const JSON_FIXTURES: [&str; 8] = [
+    "log.json",
+    "trace.json",
+    "metrics_gauge.json",
+    "metrics_sum.json",
+    "metrics_histogram.json",
+    "metrics_exponential_histogram.json",
+    "metrics_summary.json",
+    "metrics_mixed.json",
+];
+
+#[test]
+fn every_signal_as_protobuf_and_json_is_in_s3_when_answered() {
+    let rig = rig("signals", "otel/", &[]);
+    let mut expected = BTreeMap::new();
+    let mut sent = Vec::new();
+    for name in PROTOBUF_FIXTURES.iter().chain(JSON_FIXTURES.iter()) {
+        let s = Sent {
+            path: signal_path(name),
+            content_type: if name.ends_with(".pb") {
+                PROTOBUF
+            } else {
+                JSON
+            },
+            encoding: None,
+            body: fixture(name),
+        };
+        let before: i64 = rig.rows_per_table().values().sum();
+        let reply = rig.send(&s);
+        assert_export_ok(&reply, &s, name);
+        let want = records(name);
+        // Acknowledged means written: the rows are there as soon as the answer is.
+        let after: i64 = rig.rows_per_table().values().sum();
+        assert_eq!(after - before, want.values().sum::<i64>(), "{name}");
+        merge(&mut expected, &want);
+        sent.push(s);
+    }
+    assert_eq!(rig.rows_per_table(), expected);
+    assert_eq!(rig.contents(), pipeline_contents("otel/", &sent));
+
+    // One JSON line per request, the first with the cold start time.
+    let log = rig.lambda.function_log();
+    let requests: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["message"] == "request")
+        .collect();
+    assert_eq!(requests.len(), sent.len() + 1, "{log}");
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|v| v.get("cold_start_ms").is_some())
+            .count(),
+        1,
+        "{log}"
+    );
+    assert!(requests[0]["cold_start_ms"].as_f64().unwrap() > 0.0);
+    let traces = requests.iter().find(|v| v["path"] == "/v1/traces").unwrap();
+    assert_eq!(traces["status"], 200);
+    assert_eq!(traces["signal"], "traces");
+    assert!(traces["records"].as_u64().unwrap() > 0);
+    assert!(traces["ms"].as_f64().is_some());
+}
+
+#[test]
+fn compressed_and_jsonl_bodies_are_stored() {
+    let rig = rig("encodings", "", &[]);
+    let sent = [
+        Sent {
+            path: "/v1/traces",
+            content_type: PROTOBUF,
+            encoding: Some("gzip"),
+            body: gzip(&fixture("traces.pb")),
+        },
+        Sent {
+            path: "/v1/metrics",
+            content_type: JSON,
+            encoding: Some("gzip"),
+            body: gzip(&fixture("metrics_histogram.json")),
+        },
+        Sent {
+            path: "/v1/logs",
+            content_type: "application/x-ndjson",
+            encoding: None,
+            body: fixture("logs.jsonl"),
+        },
+        Sent {
+            path: "/v1/metrics",
+            content_type: "application/jsonl",
+            encoding: Some("zstd"),
+            body: zstd(&fixture("metrics_sum.jsonl")),
+        },
+    ];
+    let mut expected = BTreeMap::new();
+    for (s, name) in sent.iter().zip([
+        "traces.pb",
+        "metrics_histogram.json",
+        "logs.jsonl",
+        "metrics_sum.jsonl",
+    ]) {
+        let reply = rig.send(s);
+        assert_eq!(reply.status, 200, "{name}: {}", reply.text());
+        merge(&mut expected, &records(name));
+    }
+    assert_eq!(rig.rows_per_table(), expected);
+    assert_eq!(rig.contents(), pipeline_contents("", &sent));
+}
+
+#[test]
+fn invalid_payloads_are_400_with_an_otlp_status_and_nothing_is_written() {
+    let rig = rig("invalid", "", &[]);
+    let dir = otlp2parquet_testkit::repo_root().join("testdata/otlp/invalid");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 6, "{names:?}");
+    for name in &names {
+        let body = fixture(&format!("invalid/{name}"));
+        let reply = rig.lambda.post(signal_path(name), JSON, None, &body);
+        assert_eq!(reply.status, 400, "{name}: {}", reply.text());
+        assert_eq!(reply.header("content-type"), Some(JSON), "{name}");
+        let status: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(status["code"], 3, "{name}: {status}");
+        assert!(
+            !status["message"].as_str().unwrap().is_empty(),
+            "{name}: {status}"
+        );
+    }
+    // Protobuf errors come back as a protobuf google.rpc.Status (base64 through the emulator).
+    let reply = rig
+        .lambda
+        .post("/v1/traces", PROTOBUF, None, b"\x0a\xff\xff\xff\xff\x0f");
+    assert_eq!(reply.status, 400, "{}", reply.text());
+    assert_eq!(reply.header("content-type"), Some(PROTOBUF));
+    let status = pb::rpc::Status::decode(reply.body.as_slice()).unwrap();
+    assert_eq!(status.code, 3);
+    assert!(!status.message.is_empty());
+    assert!(rig.s3.objects().is_empty());
+}
+
+#[test]
+fn limits_methods_and_paths_follow_the_contract() {
+    let rig = rig("limits", "", &[]);
+    let l = &rig.lambda;
+    // The Lambda default limit is 6 MiB, after decompression too.
+    let limit = 6 * 1024 * 1024;
+    let mut big = b"{\"resourceLogs\":[],\"pad\":\"".to_vec();
+    big.resize(limit + 1, b'a');
+    let r = l.post("/v1/logs", JSON, None, &big);
+    assert_eq!(r.status, 413, "{}", r.text());
+    let status: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(status["code"], 8);
+    let bomb = gzip(&vec![b' '; limit + 1024]);
+    assert!(bomb.len() < 64 * 1024);
+    let r = l.invoke_url(
+        "POST",
+        "/v1/logs",
+        &[("content-type", JSON), ("content-encoding", "gzip")],
+        &bomb,
+    );
+    assert_eq!(r.status, 413, "{}", r.text());
+
+    let r = l.get("/v1/logs");
+    assert_eq!(r.status, 405, "{}", r.text());
+    assert_eq!(r.header("allow"), Some("POST"));
+    let r = l.post("/v1/nope", JSON, None, b"{}");
+    assert_eq!(r.status, 404, "{}", r.text());
+    let r = l.get("/ready");
+    assert_eq!(r.status, 404, "{}", r.text());
+    let r = l.post("/v1/logs", "text/csv", None, b"a,b");
+    assert_eq!(r.status, 415, "{}", r.text());
+    let r = l.post("/v1/logs", JSON, Some("br"), b"{}");
+    assert_eq!(r.status, 415, "{}", r.text());
+    let r = l.get("/health");
+    assert_eq!((r.status, r.text().as_str()), (200, "ok\n"));
+    assert!(rig.s3.objects().is_empty());
+}
+
+#[test]
+fn bearer_token_is_required_when_configured() {
+    let rig = rig(
+        "auth",
+        "",
+        &[("OTLP2PARQUET_AUTH_BEARER_TOKEN", "s3cret-token-0123456789")],
+    );
+    let body = fixture("log.json");
+    let r = rig.lambda.post("/v1/logs", JSON, None, &body);
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert!(r.header("www-authenticate").is_some());
+    let r = rig.lambda.request(
+        "POST",
+        "/v1/logs",
+        &[
+            ("content-type", JSON),
+            ("authorization", "Bearer s3cret-token-0123456789"),
+        ],
+        &body,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(rig.rows_per_table(), records("log.json"));
+    // Health stays open.
+    assert_eq!(rig.lambda.get("/health").status, 200);
+}
+
+fn event(name: &str) -> serde_json::Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/events")
+        .join(name);
+    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+}
+
+#[test]
+fn api_gateway_rest_and_alb_events_through_the_invoke_api() {
+    let rig = rig("events", "", &[]);
+    // API Gateway REST (v1), stage `prod` behind a custom domain's `otlp` base path: routed on
+    // the resource, base64 protobuf body.
+    let v1 = event("apigw-rest-v1-traces-protobuf.json");
+    assert_eq!(v1["path"], "/otlp/v1/traces");
+    let out = rig.lambda.invoke(&v1);
+    assert_eq!(out["statusCode"], 200, "{out}");
+    assert_eq!(out["isBase64Encoded"], true, "{out}");
+    assert_eq!(
+        out["multiValueHeaders"]["content-type"][0], PROTOBUF,
+        "{out}"
+    );
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(out["body"].as_str().unwrap_or(""))
+        .unwrap();
+    let response = pb::ExportTraceServiceResponse::decode(body.as_slice()).unwrap();
+    assert!(response.partial_success.is_none());
+    assert_eq!(rig.rows_per_table(), records("trace.pb"));
+
+    // ALB, text JSON body.
+    let alb = event("alb-logs-json.json");
+    let out = rig.lambda.invoke(&alb);
+    assert_eq!(out["statusCode"], 200, "{out}");
+    assert_eq!(out["isBase64Encoded"], false, "{out}");
+    assert_eq!(out["body"], "{}", "{out}");
+    assert_eq!(out["statusDescription"], "200 OK", "{out}");
+    assert_eq!(out["headers"]["content-type"], JSON, "{out}");
+    let mut expected = records("trace.pb");
+    merge(&mut expected, &records("log.json"));
+    assert_eq!(rig.rows_per_table(), expected);
+
+    // The same ALB event on a wrong method and path.
+    let mut wrong = alb.clone();
+    wrong["httpMethod"] = "GET".into();
+    let out = rig.lambda.invoke(&wrong);
+    assert_eq!(out["statusCode"], 405, "{out}");
+    assert_eq!(out["headers"]["allow"], "POST", "{out}");
+    let mut wrong = alb;
+    wrong["path"] = "/v2/logs".into();
+    let out = rig.lambda.invoke(&wrong);
+    assert_eq!(out["statusCode"], 404, "{out}");
+    assert_eq!(rig.rows_per_table(), expected);
+}
+
+#[test]
+fn storage_unreachable_is_a_retryable_503_and_nothing_is_written() {
+    let mut rig = rig("storage-down", "", &[]);
+    rig.s3.kill();
+    let began = Instant::now();
+    let r = rig
+        .lambda
+        .post("/v1/traces", PROTOBUF, None, &fixture("traces.pb"));
+    let took = began.elapsed();
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.header("retry-after"), Some("5"));
+    let status = pb::rpc::Status::decode(r.body.as_slice()).unwrap();
+    assert_eq!(status.code, 14, "{status:?}");
+    // OpenDAL retries a refused connection 3 times with 0.2-2 s backoff before giving up.
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    println!("storage down: 503 after {took:?}");
+    rig.s3.spawn();
+    assert!(rig.s3.objects().is_empty(), "a refused write left objects");
+    // The same process recovers as soon as S3 is back: clients retry and get their data in.
+    let r = rig
+        .lambda
+        .post("/v1/traces", PROTOBUF, None, &fixture("traces.pb"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(rig.rows_per_table(), records("traces.pb"));
+}
