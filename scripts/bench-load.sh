@@ -6,8 +6,9 @@
 # flushes the in-memory batches), and check that the Parquet files hold exactly the records
 # the server acknowledged. Then measure the generator's own ceiling against a do-nothing sink.
 #
-# Environment: LOAD_SIGNAL (default "logs traces"), LOAD_CONNECTIONS (16), LOAD_DURATION (20s),
-# LOAD_WARMUP (3s), LOAD_KEEP=1 keeps the temporary directory.
+# Environment: LOAD_SIGNAL (default "logs traces"), LOAD_TRANSPORT ("http", "grpc" or
+# "http grpc"; default http), LOAD_CONNECTIONS (16), LOAD_DURATION (20s), LOAD_WARMUP (3s),
+# LOAD_KEEP=1 keeps the temporary directory.
 # Fails on a row-count mismatch, on errors other than back-pressure (429/503), or when the
 # server does not exit cleanly; missing a throughput or memory target is only reported.
 set -euo pipefail
@@ -15,6 +16,7 @@ cd "$(dirname "$0")/.."
 
 CARGO=${CARGO:-cargo}
 SIGNALS=${LOAD_SIGNAL:-logs traces}
+TRANSPORTS=${LOAD_TRANSPORT:-http}
 CONNECTIONS=${LOAD_CONNECTIONS:-16}
 DURATION=${LOAD_DURATION:-20s}
 WARMUP=${LOAD_WARMUP:-3s}
@@ -97,37 +99,46 @@ field() {
 
 declare -A RATE RSS P99 ROWS
 
+RUNS=()
+for transport in $TRANSPORTS; do
 for signal in $SIGNALS; do
-    dir=$WORK/$signal
+    run=$transport/$signal
+    RUNS+=("$run")
+    dir=$WORK/$transport-$signal
     mkdir -p "$dir/data"
     port=$("$LOADGEN" free-port)
+    gport=$("$LOADGEN" free-port)
     (cd "$dir" && exec env "${UNSET[@]}" OTLP2PARQUET_LISTEN_ADDR="127.0.0.1:$port" \
+        OTLP2PARQUET_GRPC_LISTEN_ADDR="127.0.0.1:$gport" \
         "$SERVER" serve --output "$dir/data" >"$dir/server.log" 2>&1) &
     server=$!
     PIDS+=("$server")
     wait_ready "http://127.0.0.1:$port/health" "$server" ||
-        { cat "$dir/server.log" >&2; die "server for $signal did not start"; }
+        { cat "$dir/server.log" >&2; die "server for $run did not start"; }
+    target=(--url "http://127.0.0.1:$port")
+    [[ $transport == grpc ]] && target=(--url "http://127.0.0.1:$gport" --grpc)
 
-    echo "== $signal: server pid $server on 127.0.0.1:$port, $CONNECTIONS connections, $DURATION"
+    echo "== $run: server pid $server on 127.0.0.1:$port (gRPC $gport), $CONNECTIONS connections, $DURATION"
     status=0
-    "$LOADGEN" run --url "http://127.0.0.1:$port" --signal "$signal" \
+    "$LOADGEN" run "${target[@]}" --signal "$signal" \
         --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" \
         --server-pid "$server" | tee "$dir/run.txt" || status=$?
     json=$(tail -n 1 "$dir/run.txt")
     acked=$(field "$json" acknowledged_records)
-    [[ -n $acked ]] || die "$signal: no report from the load generator"
+    [[ -n $acked ]] || die "$run: no report from the load generator"
 
     stop "$server"
     [[ $STOPPED == 0 ]] ||
-        { tail -n 20 "$dir/server.log" >&2; die "$signal: server exited with status $STOPPED after SIGTERM"; }
+        { tail -n 20 "$dir/server.log" >&2; die "$run: server exited with status $STOPPED after SIGTERM"; }
     "$LOADGEN" verify --dir "$dir/data" --expect-rows "$acked" --signal "$signal" ||
-        die "$signal: rows on disk differ from the $acked acknowledged records"
-    [[ $status == 0 ]] || die "$signal: requests failed with errors other than 429/503 (see above)"
+        die "$run: rows on disk differ from the $acked acknowledged records"
+    [[ $status == 0 ]] || die "$run: requests failed with errors other than back-pressure (see above)"
 
-    RATE[$signal]=$(field "$json" records_per_second)
-    RSS[$signal]=$(field "$json" peak_rss_bytes)
-    P99[$signal]=$(field "$json" p99)
-    ROWS[$signal]=$acked
+    RATE[$run]=$(field "$json" records_per_second)
+    RSS[$run]=$(field "$json" peak_rss_bytes)
+    P99[$run]=$(field "$json" p99)
+    ROWS[$run]=$acked
+done
 done
 
 # The generator's ceiling: the same load against a receiver that does nothing.
@@ -148,14 +159,14 @@ verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN {
 
 echo
 echo "== summary ($CONNECTIONS connections, $DURATION measured, $(nproc) cores shared by server and generator)"
-printf '%-8s %14s %14s %8s %12s %12s %8s %12s\n' signal records/s target "" "peak RSS" target "" "p99 ms"
-for signal in $SIGNALS; do
+printf '%-12s %14s %14s %8s %12s %12s %8s %12s\n' run records/s target "" "peak RSS" target "" "p99 ms"
+for run in "${RUNS[@]}"; do
     target=$TARGET_LOGS
-    [[ $signal == traces ]] && target=$TARGET_SPANS
-    rss_mib=$(awk -v b="${RSS[$signal]:-0}" 'BEGIN { printf "%.0f", b / 1048576 }')
-    printf '%-8s %14.0f %14s %8s %8s MiB %10s MiB %6s %12s\n' "$signal" "${RATE[$signal]}" \
-        "≥ $target" "$(verdict "${RATE[$signal]}" "$target" min)" \
-        "$rss_mib" "≤ $TARGET_RSS_MIB" "$(verdict "$rss_mib" "$TARGET_RSS_MIB" max)" "${P99[$signal]}"
+    [[ $run == */traces ]] && target=$TARGET_SPANS
+    rss_mib=$(awk -v b="${RSS[$run]:-0}" 'BEGIN { printf "%.0f", b / 1048576 }')
+    printf '%-12s %14.0f %14s %8s %8s MiB %10s MiB %6s %12s\n' "$run" "${RATE[$run]}" \
+        "≥ $target" "$(verdict "${RATE[$run]}" "$target" min)" \
+        "$rss_mib" "≤ $TARGET_RSS_MIB" "$(verdict "$rss_mib" "$TARGET_RSS_MIB" max)" "${P99[$run]}"
 done
-printf '%-8s %14.0f   (generator ceiling, %s, no server work)\n' sink "$SINK_RATE" "$sink_signal"
-echo "rows verified on disk: $(for s in $SIGNALS; do printf '%s=%s ' "$s" "${ROWS[$s]}"; done)"
+printf '%-12s %14.0f   (generator ceiling, http, %s, no server work)\n' sink "$SINK_RATE" "$sink_signal"
+echo "rows verified on disk: $(for r in "${RUNS[@]}"; do printf '%s=%s ' "$r" "${ROWS[$r]}"; done)"

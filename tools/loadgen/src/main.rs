@@ -89,6 +89,10 @@ struct RunArgs {
     /// Server process whose CPU time and memory to report.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Send OTLP/gRPC (h2c, prior knowledge) to --url, the server's gRPC address, instead of
+    /// OTLP/HTTP.
+    #[arg(long)]
+    grpc: bool,
     /// Runtime worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
@@ -167,6 +171,7 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
         duration: args.duration,
         warmup: args.warmup,
         server_pid: args.server_pid,
+        grpc: args.grpc,
     };
     let report = runtime(args.threads)?.block_on(run::run(plan, payloads))?;
     report

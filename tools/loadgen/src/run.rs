@@ -30,6 +30,8 @@ pub struct Plan {
     pub warmup: Duration,
     /// Server process to watch for CPU and memory.
     pub server_pid: Option<u32>,
+    /// Send OTLP/gRPC (h2c) to `url` instead of OTLP/HTTP.
+    pub grpc: bool,
 }
 
 /// A connection gives up after this many transport errors in a row: the server is gone.
@@ -65,20 +67,36 @@ impl Tally {
 
 /// Runs the plan and returns the measured figures.
 pub async fn run(plan: Plan, payloads: Payloads) -> Result<Report, String> {
-    let endpoint = format!(
-        "{}/v1/{}",
-        plan.url.trim_end_matches('/'),
-        plan.signal.path()
-    );
+    let endpoint = if plan.grpc {
+        format!(
+            "{}{}",
+            plan.url.trim_end_matches('/'),
+            grpc_method(plan.signal)
+        )
+    } else {
+        format!(
+            "{}/v1/{}",
+            plan.url.trim_end_matches('/'),
+            plan.signal.path()
+        )
+    };
     let payloads = Arc::new(payloads);
     // Clients first: building them takes time that must not eat into the measured window.
     let mut clients = Vec::with_capacity(plan.connections);
     for _ in 0..plan.connections.max(1) {
+        let builder = reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(1)
+            .tcp_nodelay(true);
+        // gRPC: one HTTP/2 connection per client, without TLS (prior knowledge, as exporters
+        // configured `insecure` do).
+        let builder = if plan.grpc {
+            builder.http2_prior_knowledge()
+        } else {
+            builder
+        };
         clients.push(
-            reqwest::Client::builder()
-                .no_proxy()
-                .pool_max_idle_per_host(1)
-                .tcp_nodelay(true)
+            builder
                 .build()
                 .map_err(|e| format!("cannot build the HTTP client: {e}"))?,
         );
@@ -102,8 +120,11 @@ pub async fn run(plan: Plan, payloads: Payloads) -> Result<Report, String> {
         .map(|(index, client)| {
             tokio::spawn(connection(
                 client,
-                endpoint.clone(),
-                plan.signal,
+                Target {
+                    endpoint: endpoint.clone(),
+                    signal: plan.signal,
+                    grpc: plan.grpc,
+                },
                 Arc::clone(&payloads),
                 index,
                 measure_from,
@@ -173,17 +194,29 @@ fn cpu_delta(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     Some(b?.saturating_sub(a?))
 }
 
+/// Where a connection sends, and how.
+#[derive(Debug, Clone)]
+struct Target {
+    endpoint: String,
+    signal: Signal,
+    grpc: bool,
+}
+
 /// One keep-alive connection sending until `deadline`. Bodies rotate, each connection
 /// starting at a different one, so that concurrent requests differ.
 async fn connection(
     client: reqwest::Client,
-    endpoint: String,
-    signal: Signal,
+    target: Target,
     payloads: Arc<Payloads>,
     offset: usize,
     measure_from: Instant,
     deadline: Instant,
 ) -> Tally {
+    let Target {
+        endpoint,
+        signal,
+        grpc,
+    } = target;
     let mut tally = Tally::default();
     let mut transport_errors = 0u32;
     let items = &payloads.items;
@@ -195,24 +228,29 @@ async fn connection(
         let Some(p) = items.get(i % items.len().max(1)) else {
             break;
         };
-        let mut req = client
-            .post(&endpoint)
-            .header(CONTENT_TYPE, "application/x-protobuf")
-            .body(if p.times.is_empty() {
-                p.body.clone()
-            } else {
-                payload::freshen(p, now_ns())
-            });
-        if payloads.gzip {
-            req = req.header(CONTENT_ENCODING, "gzip");
-        }
-        let outcome = match req.send().await {
-            Ok(resp) => {
-                let status = resp.status().as_u16();
-                // Read the body to the end so that the connection goes back to the pool.
-                resp.bytes().await.map(|body| (status, body))
+        let body = if p.times.is_empty() {
+            p.body.clone()
+        } else {
+            payload::freshen(p, now_ns())
+        };
+        let outcome = if grpc {
+            grpc_call(&client, &endpoint, body, payloads.gzip).await
+        } else {
+            let mut req = client
+                .post(&endpoint)
+                .header(CONTENT_TYPE, "application/x-protobuf")
+                .body(body);
+            if payloads.gzip {
+                req = req.header(CONTENT_ENCODING, "gzip");
             }
-            Err(e) => Err(e),
+            match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    // Read the body to the end so that the connection goes back to the pool.
+                    resp.bytes().await.map(|body| (status, body))
+                }
+                Err(e) => Err(e),
+            }
         };
         let done = Instant::now();
         let measured = done >= measure_from;
@@ -256,6 +294,59 @@ async fn connection(
         }
     }
     tally
+}
+
+/// The gRPC method of a signal's `Export`.
+fn grpc_method(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+        Signal::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+    }
+}
+
+/// One unary gRPC call carrying `message` (already gzip-compressed when `gzip`). Returns the
+/// HTTP status the call is equivalent to and the response message: the otlp2parquet server
+/// answers every failure trailers-only (`grpc-status` in the headers), so a 200 without one is
+/// a success whose body is the framed response message. `UNAVAILABLE` counts as 503 and
+/// `RESOURCE_EXHAUSTED` as 429 (back-pressure); other codes as `grpc-<code>`.
+async fn grpc_call(
+    client: &reqwest::Client,
+    endpoint: &str,
+    message: bytes::Bytes,
+    gzip: bool,
+) -> Result<(u16, bytes::Bytes), reqwest::Error> {
+    let mut framed = Vec::with_capacity(message.len() + 5);
+    framed.push(u8::from(gzip));
+    framed.extend_from_slice(
+        &u32::try_from(message.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
+    framed.extend_from_slice(&message);
+    let mut req = client
+        .post(endpoint)
+        .header(CONTENT_TYPE, "application/grpc")
+        .header("te", "trailers")
+        .body(framed);
+    if gzip {
+        req = req.header("grpc-encoding", "gzip");
+    }
+    let resp = req.send().await?;
+    let http = resp.status().as_u16();
+    let code = resp
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u16>().ok());
+    let body = resp.bytes().await?;
+    let status = match (http, code) {
+        (200, None | Some(0)) => 200,
+        (200, Some(14)) => 503,
+        (200, Some(8)) => 429,
+        (200, Some(c)) => 1000 + c,
+        (other, _) => other,
+    };
+    Ok((status, body.slice(body.len().min(5)..)))
 }
 
 /// Samples `VmRSS` every 100 ms into `peak` until `stop` is set or the process is gone.
