@@ -1,5 +1,6 @@
 //! The Lambda function as AWS runs it, emulated locally: `cargo lambda watch` in front of the
-//! `bootstrap` binary, writing to a real local S3 server (`e2e`).
+//! `bootstrap` binary, writing to a real local S3 server (`e2e`); and its start-up errors
+//! (`startup`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -10,4 +11,5 @@
 )]
 
 mod e2e;
+mod startup;
 mod util;
