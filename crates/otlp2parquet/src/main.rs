@@ -1,4 +1,4 @@
-//! `otlp2parquet`: receive OTLP over HTTP and write ClickHouse-compatible Parquet.
+//! `otlp2parquet`: receive OTLP over HTTP and gRPC and write ClickHouse-compatible Parquet.
 //!
 //! This binary is a thin adapter: it reads its configuration, opens storage, and hands each
 //! request to `otlp2parquet_handlers`.
@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand};
 use otlp2parquet_common::config::{Config, LogFormat, Sources};
 use otlp2parquet_common::platform::Platform;
 
-/// Receive OpenTelemetry logs, traces and metrics over OTLP/HTTP and write them as
+/// Receive OpenTelemetry logs, traces and metrics over OTLP/HTTP and OTLP/gRPC and write them as
 /// ClickHouse-compatible Parquet files, partitioned by service and hour.
 #[derive(Debug, Parser)]
 #[command(name = "otlp2parquet", version, about, long_about = None)]
@@ -30,7 +30,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the OTLP/HTTP receiver (the default when no command is given).
+    /// Run the OTLP/HTTP (:4318) and OTLP/gRPC (:4317) receiver (the default when no command is given).
     Serve(ServeArgs),
     /// Print ready-to-paste configuration that sends a client's telemetry here.
     Connect(ConnectArgs),
