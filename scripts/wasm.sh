@@ -27,6 +27,16 @@ full() {
   need "$CARGO_BIN/wasm-bindgen"
   need "$CRATE/node_modules/.bin/wasm-opt"
   need "$CRATE/node_modules/@esbuild/linux-x64/bin/esbuild"
+  # worker-build always reruns wasm-opt (minutes on 2 cores), so build the cargo wasm first,
+  # with the same command and environment as worker-build, and skip the rest when build/ is
+  # newer than it (cargo leaves an up-to-date artifact untouched).
+  local raw="${CARGO_TARGET_DIR:-$ROOT/target}/wasm32-unknown-unknown/$PROFILE/otlp2parquet_cloudflare.wasm"
+  (cd "$CRATE" && WASM_BINDGEN_USE_JS_SYS=1 cargo build --quiet --lib --profile "$PROFILE" \
+    --target wasm32-unknown-unknown)
+  if [ "$CRATE/build/index_bg.wasm" -nt "$raw" ] && [ "$CRATE/build/index.js" -nt "$raw" ]; then
+    echo "wasm.sh: build/ is up to date with $raw" >&2
+    return 0
+  fi
   # The three *_BIN variables keep worker-build from downloading its tools (TOOLING §1).
   (
     cd "$CRATE"

@@ -3,9 +3,10 @@
 //
 //   node harness.mjs '{"build": DIR, "persist": DIR, "port": N, "bindings": {...}}'
 //
-// Prints `ready <port>` once it listens on 127.0.0.1. Then reads commands on stdin:
-//   dump DIR   writes every R2 object to DIR/<key>, deletes it, prints `dumped <count>`
+// Prints `#harness ready <port>` once it listens on 127.0.0.1. Then reads commands on stdin:
+//   dump DIR   writes every R2 object to DIR/<key>, deletes it, prints `#harness dumped <count>`
 //   quit       stops workerd and exits (so does the end of stdin)
+// The Worker's console output shares stdout; the `#harness` prefix tells the answers apart.
 import { Miniflare } from "miniflare";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -30,7 +31,7 @@ const mf = new Miniflare({
   cf: false,
 });
 const url = await mf.ready;
-console.log(`ready ${url.port}`);
+console.log(`#harness ready ${url.port}`);
 
 async function dump(dir) {
   const bucket = await mf.getR2Bucket(opts.binding ?? "OTLP_BUCKET");
@@ -55,7 +56,7 @@ const lines = createInterface({ input: process.stdin });
 for await (const line of lines) {
   const [cmd, ...rest] = line.trim().split(" ");
   if (cmd === "dump") {
-    console.log(`dumped ${await dump(rest.join(" "))}`);
+    console.log(`#harness dumped ${await dump(rest.join(" "))}`);
   } else if (cmd === "quit") {
     break;
   }

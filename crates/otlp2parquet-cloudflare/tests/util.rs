@@ -110,10 +110,17 @@ impl Worker {
         worker
     }
 
+    /// The harness's next answer; the Worker's own log lines in between go to stderr.
     fn line(&mut self) -> String {
-        let mut line = String::new();
-        self.stdout.read_line(&mut line).unwrap();
-        line.trim().to_owned()
+        loop {
+            let mut line = String::new();
+            let n = self.stdout.read_line(&mut line).unwrap();
+            assert!(n > 0, "the harness exited");
+            match line.trim().strip_prefix("#harness ") {
+                Some(answer) => return answer.to_owned(),
+                None => eprint!("worker: {line}"),
+            }
+        }
     }
 
     /// One request to the Worker.
