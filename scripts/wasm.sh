@@ -73,8 +73,18 @@ size() {
 profile() {
   full
   need "$CARGO_BIN/twiggy"
+  echo "== build/index_bg.wasm (what ships; names stripped)"
   "$CARGO_BIN/twiggy" top -n 25 "$CRATE/build/index_bg.wasm"
-  "$CARGO_BIN/twiggy" dominators -d 2 -r 20 "$CRATE/build/index_bg.wasm"
+  # The shipped wasm has no name section (strip = true), so attribute the bytes on the same
+  # cargo build with its symbol names kept, in a target dir of its own.
+  local named="$ROOT/target/wasm-profile"
+  (cd "$CRATE" && CARGO_TARGET_DIR="$named" CARGO_PROFILE_RELEASE_WASM_STRIP=false \
+    WASM_BINDGEN_USE_JS_SYS=1 cargo build --quiet --lib --profile "$PROFILE" \
+    --target wasm32-unknown-unknown)
+  local wasm="$named/wasm32-unknown-unknown/$PROFILE/otlp2parquet_cloudflare.wasm"
+  echo "== cargo wasm with names (before wasm-bindgen and wasm-opt)"
+  "$CARGO_BIN/twiggy" top -n 25 "$wasm"
+  "$CARGO_BIN/twiggy" dominators -d 2 -r 25 "$wasm"
 }
 
 case "${1:-}" in
