@@ -5,7 +5,8 @@
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing,
-    reason = "test code: failures are panics with context"
+    clippy::print_stderr,
+    reason = "test code: failures are panics with context; the Worker's log is echoed to stderr"
 )]
 
 mod e2e;
