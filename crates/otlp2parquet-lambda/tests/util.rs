@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use otlp2parquet_proto::pb;
-use otlp2parquet_testkit::{Reply, free_port, http, repo_root, wait_for_port};
+use otlp2parquet_testkit::{Reply, free_port, http, repo_root};
 use prost::Message as _;
 
 /// The function's name: the binary's, as `cargo lambda watch` would call it.
@@ -65,7 +65,18 @@ impl Lambda {
             port,
             dir,
         };
-        wait_for_port(port, Duration::from_secs(60), "cargo lambda watch");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = lambda.watch.try_wait() {
+                panic!("cargo lambda watch exited ({status}):\n{}", lambda.logs());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "cargo lambda watch did not listen on {port}:\n{}",
+                lambda.logs()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
         lambda.function = lambda.spawn_function(env);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
