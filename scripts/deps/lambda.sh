@@ -24,8 +24,5 @@ if [ "${#want[@]}" -gt 0 ]; then
   "$VENV/bin/pip" install -q --disable-pip-version-check "${want[@]}"
 fi
 
-# The arm64 zip is cross-compiled (make build-lambda).
-if ! rustup target list --installed | grep -q '^aarch64-unknown-linux-gnu$'; then
-  log "rustup target add aarch64-unknown-linux-gnu"
-  rustup target add aarch64-unknown-linux-gnu
-fi
+# The aarch64 Rust target is added by scripts/build-lambda.sh when a zip is built: the tests do
+# not need it.
