@@ -393,7 +393,7 @@ fn event(name: &str) -> serde_json::Value {
 }
 
 #[test]
-fn api_gateway_rest_and_alb_events_through_the_invoke_api() {
+fn api_gateway_rest_http_and_alb_events_through_the_invoke_api() {
     let rig = rig("events", "", &[]);
     // API Gateway REST (v1), stage `prod` behind a custom domain's `otlp` base path: routed on
     // the resource, base64 protobuf body.
@@ -423,6 +423,16 @@ fn api_gateway_rest_and_alb_events_through_the_invoke_api() {
     assert_eq!(out["headers"]["content-type"], JSON, "{out}");
     let mut expected = records("trace.pb");
     merge(&mut expected, &records("log.json"));
+    assert_eq!(rig.rows_per_table(), expected);
+
+    // API Gateway HTTP API (v2) on a named stage: `rawPath` starts with `/prod`.
+    let v2 = event("apigw-http-v2-stage-metrics-json.json");
+    assert_eq!(v2["rawPath"], "/prod/v1/metrics");
+    let out = rig.lambda.invoke(&v2);
+    assert_eq!(out["statusCode"], 200, "{out}");
+    assert_eq!(out["isBase64Encoded"], false, "{out}");
+    assert_eq!(out["body"], "{}", "{out}");
+    merge(&mut expected, &records("metrics_gauge.json"));
     assert_eq!(rig.rows_per_table(), expected);
 
     // The same ALB event on a wrong method and path.
