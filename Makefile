@@ -31,10 +31,12 @@ check: deps
 	$(CARGO) clippy $(LIB_CRATES) --all-targets -- -D warnings
 	$(CARGO) clippy $(LIB_CRATES) --target wasm32-unknown-unknown -- -D warnings
 
-## test: the whole suite from a fresh machine (installs what it needs), end-to-end included
+## test: the whole suite from a fresh machine (installs what it needs), end-to-end included,
+## and the Worker's size gate
 test: deps fmt check clippy
 	$(CARGO) test --workspace --all-targets --all-features
 	$(CARGO) test --workspace --doc
+	./scripts/wasm.sh size
 
 test-unit:
 	$(CARGO) test --workspace --all-targets --all-features --exclude otlp2parquet -- --skip e2e::

@@ -3,7 +3,8 @@
 #   full     build crates/otlp2parquet-cloudflare/build/{index.js,index_bg.wasm} offline with worker-build
 #   size     full, then print raw / optimized / gzip sizes; exit 1 above the gzip budget
 #   profile  full, then the largest items of the optimized wasm (twiggy)
-# Tools come from `make deps` (scripts/deps/worker.sh); nothing is downloaded here.
+# Tools come from `make deps` (scripts/deps/worker.sh); `profile` installs twiggy on first use
+# (only it needs it, so the test path does not compile it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -27,7 +28,7 @@ full() {
   need "$CARGO_BIN/wasm-bindgen"
   need "$CRATE/node_modules/.bin/wasm-opt"
   need "$CRATE/node_modules/@esbuild/linux-x64/bin/esbuild"
-  # worker-build always reruns wasm-opt (minutes on 2 cores), so build the cargo wasm first,
+  # worker-build always reruns wasm-bindgen and wasm-opt (about 20 s), so build the cargo wasm first,
   # with the same command and environment as worker-build, and skip the rest when build/ is
   # newer than it (cargo leaves an up-to-date artifact untouched).
   local raw="${CARGO_TARGET_DIR:-$ROOT/target}/wasm32-unknown-unknown/$PROFILE/otlp2parquet_cloudflare.wasm"
@@ -72,7 +73,10 @@ size() {
 
 profile() {
   full
-  need "$CARGO_BIN/twiggy"
+  if [ "$("$CARGO_BIN/twiggy" --version 2>/dev/null | awk '{print $NF}')" != "0.8.0" ]; then
+    echo "wasm.sh: cargo install twiggy 0.8.0 (about 2 minutes, once)" >&2
+    cargo install --locked twiggy --version 0.8.0
+  fi
   echo "== build/index_bg.wasm (what ships; names stripped)"
   "$CARGO_BIN/twiggy" top -n 25 "$CRATE/build/index_bg.wasm"
   # The shipped wasm has no name section (strip = true), so attribute the bytes on the same

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cloudflare Worker tooling (issue 5), installed only when missing. Called by scripts/install-deps.sh.
 # worker-build + wasm-bindgen-cli build the Worker offline, binaryen (npm) optimises it, wrangler
-# (npm) brings workerd, Miniflare and esbuild for the tests, twiggy profiles its size.
+# (npm) brings workerd, Miniflare and esbuild for the tests. (twiggy, for `make wasm-profile` only,
+# is installed by scripts/wasm.sh on first use.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -32,11 +33,6 @@ fi
 if [ "$(version_of wasm-bindgen)" != "$WB" ]; then
   log "cargo install wasm-bindgen-cli $WB (about 5 minutes)"
   cargo install wasm-bindgen-cli --version "$WB"
-fi
-
-if [ "$(version_of twiggy)" != "0.8.0" ]; then
-  log "cargo install twiggy 0.8.0"
-  cargo install --locked twiggy --version 0.8.0
 fi
 
 # wrangler 4.86.0 and binaryen 132.0.0, pinned in package.json/package-lock.json. npm ci again
