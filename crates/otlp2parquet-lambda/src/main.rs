@@ -11,6 +11,7 @@ use std::time::Instant;
 use lambda_http::{Error, Request, service_fn};
 use otlp2parquet_lambda::{App, app, logging};
 use otlp2parquet_writer::OpendalStorage;
+use otlp2parquet_writer::opendal_storage::Timeouts;
 
 fn main() -> ExitCode {
     let started = Instant::now();
@@ -27,7 +28,13 @@ fn main() -> ExitCode {
         tracing::error!(error = %e, "cannot start");
         return ExitCode::from(2);
     }
-    let storage = match OpendalStorage::from_config(&config.storage) {
+    // Per-request limits: a hung S3 must end in a retryable 503 well before the function times
+    // out (ADR 0007).
+    let storage = match OpendalStorage::from_config_with(
+        &config.storage,
+        &|name| std::env::var(name).ok(),
+        Timeouts::PER_REQUEST,
+    ) {
         Ok(storage) => storage,
         Err(e) => {
             tracing::error!(error = %e, "cannot set up storage");

@@ -28,6 +28,49 @@ pub const OP_TIMEOUT: Duration = Duration::from_secs(20);
 /// Limit of one I/O step per attempt: a whole-object PUT is one step, so this bounds how long a
 /// file of a batch may take to upload.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one write may take, attempts and backoff included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Limit of one metadata operation per attempt.
+    pub op: Duration,
+    /// Limit of one I/O step (a whole-object PUT) per attempt.
+    pub io: Duration,
+    /// Retries after the first attempt.
+    pub retries: usize,
+}
+
+impl Timeouts {
+    /// The server's: generous, since its batcher retries a failed flush anyway and nobody waits
+    /// on a single write ([`OP_TIMEOUT`], [`IO_TIMEOUT`], [`RETRY_MAX_TIMES`]).
+    pub const SERVER: Timeouts = Timeouts {
+        op: OP_TIMEOUT,
+        io: IO_TIMEOUT,
+        retries: RETRY_MAX_TIMES,
+    };
+
+    /// The Lambda's: a client waits on every write, and the function has a deadline of its own
+    /// (60 s in `otlp2parquet create aws`). A hung store must end in a 503 the client retries,
+    /// not in the platform killing the invocation.
+    pub const PER_REQUEST: Timeouts = Timeouts {
+        op: Duration::from_secs(10),
+        io: Duration::from_secs(10),
+        retries: 2,
+    };
+
+    /// The longest one write can take: every attempt timing out, with the longest backoffs.
+    pub fn worst_case(&self) -> Duration {
+        let attempts = u32::try_from(self.retries.saturating_add(1)).unwrap_or(u32::MAX);
+        let mut backoff = Duration::ZERO;
+        let mut delay = RETRY_MIN_DELAY;
+        for _ in 0..self.retries {
+            // Each delay plus up to as much jitter, capped.
+            backoff += (delay * 2).min(RETRY_MAX_DELAY);
+            delay = (delay * 2).min(RETRY_MAX_DELAY);
+        }
+        self.io.max(self.op) * attempts + backoff
+    }
+}
+
 /// Limit of the readiness probe, which is not retried: an orchestrator probes again anyway.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Region used for the s3 backend when neither the config nor `AWS_REGION` /
@@ -80,6 +123,16 @@ impl OpendalStorage {
         storage: &StorageConfig,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, StorageError> {
+        Self::from_config_with(storage, env, Timeouts::SERVER)
+    }
+
+    /// [`OpendalStorage::from_config_with_env`] with the given time limits (the Lambda passes
+    /// [`Timeouts::PER_REQUEST`]).
+    pub fn from_config_with(
+        storage: &StorageConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+        timeouts: Timeouts,
+    ) -> Result<Self, StorageError> {
         // The S3 service sends through OpenDAL's process-wide HTTP transport, which only its
         // `auto-register-services` constructor would install; installing is idempotent.
         opendal::install_default();
@@ -94,12 +147,12 @@ impl OpendalStorage {
             // never has a body dropped under it (OpenDAL RetryLayer docs).
             .layer(
                 TimeoutLayer::new()
-                    .with_timeout(OP_TIMEOUT)
-                    .with_io_timeout(IO_TIMEOUT),
+                    .with_timeout(timeouts.op)
+                    .with_io_timeout(timeouts.io),
             )
             .layer(
                 RetryLayer::new()
-                    .with_max_times(RETRY_MAX_TIMES)
+                    .with_max_times(timeouts.retries)
                     .with_min_delay(RETRY_MIN_DELAY)
                     .with_max_delay(RETRY_MAX_DELAY)
                     .with_factor(2.0)
@@ -347,4 +400,19 @@ fn with_env_keys(mut builder: S3, env: &dyn Fn(&str) -> Option<String>) -> S3 {
 /// The next entry of a lister (the one `Stream` call we need, without `futures-util`).
 async fn next_entry(lister: &mut opendal::Lister) -> Option<opendal::Result<opendal::Entry>> {
     std::future::poll_fn(|cx| Pin::new(&mut *lister).poll_next(cx)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lambda_write_gives_up_before_the_function_deadline() {
+        // `otlp2parquet create aws` gives the function 60 s; the 503 must come before that.
+        let worst = Timeouts::PER_REQUEST.worst_case();
+        assert!(worst < Duration::from_secs(45), "{worst:?}");
+        assert!(worst >= Duration::from_secs(30), "{worst:?}");
+        // The server's writes may take far longer: its batcher keeps the rows meanwhile.
+        assert!(Timeouts::SERVER.worst_case() > Duration::from_secs(240));
+    }
 }
