@@ -2,7 +2,6 @@
 #![allow(dead_code)]
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
@@ -25,12 +24,7 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
     }
 }
 
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
+pub use otlp2parquet_testkit::{python, repo_root};
 
 pub fn fixture(rel: &str) -> Vec<u8> {
     std::fs::read(repo_root().join("testdata").join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
@@ -88,16 +82,4 @@ pub fn fixture_names() -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-pub fn python() -> PathBuf {
-    let p = std::env::var_os("TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".venv/bin/python"));
-    assert!(
-        p.exists(),
-        "{} not found: run `make deps` (or `make test`) to install the Python tools",
-        p.display()
-    );
-    p
 }

@@ -106,28 +106,19 @@ impl<S: Storage> App<S> {
         let status = answer.response.status;
         let signal = answer.signal.map_or("-", |s| s.as_str());
         let ms = elapsed_ms(begun);
-        if self.answered.swap(true, Ordering::Relaxed) {
-            tracing::info!(
-                method = exchange.method,
-                path = exchange.path,
-                signal,
-                status,
-                records = answer.records,
-                ms,
-                "request"
-            );
-        } else {
-            tracing::info!(
-                method = exchange.method,
-                path = exchange.path,
-                signal,
-                status,
-                records = answer.records,
-                ms,
-                cold_start_ms = elapsed_ms(self.started),
-                "request"
-            );
-        }
+        // The first answer of this execution environment also says how long the cold start took.
+        let cold_start_ms =
+            (!self.answered.swap(true, Ordering::Relaxed)).then(|| elapsed_ms(self.started));
+        tracing::info!(
+            method = exchange.method,
+            path = exchange.path,
+            signal,
+            status,
+            records = answer.records,
+            ms,
+            cold_start_ms,
+            "request"
+        );
         reply::to_lambda(answer.response)
     }
 }
