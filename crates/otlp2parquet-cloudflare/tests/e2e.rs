@@ -3,10 +3,14 @@
 //! and DuckDB (the handlers crate's check_files.py).
 
 use std::process::Command;
+use std::time::Duration;
 
-use otlp2parquet_testkit::{check_key, fixture, gzip, python, repo_root};
+use otlp2parquet_testkit::{check_key, fixture, gzip, parquet_rows, python, repo_root};
 
-use crate::util::{TempDir, Worker, content_type, fixture_names, signal_path};
+use crate::util::{
+    TempDir, Worker, WranglerDev, build, build_lock, content_type, crate_dir, fixture_names,
+    otlp2parquet_cli, signal_path,
+};
 
 /// What an export answers with 200: an empty `Export*ServiceResponse` in the request's encoding.
 fn assert_exported(name: &str, reply: &otlp2parquet_testkit::Reply) {
@@ -242,4 +246,108 @@ fn errors_are_otlp_answers_and_write_nothing() {
             reply.text()
         );
     }
+}
+
+/// `otlp2parquet create cloudflare --auth token` writes a wrangler.toml that `wrangler dev`
+/// builds (its `[build]` runs worker-build in this crate) and serves: the bearer token from
+/// `.dev.vars` is enforced, and an accepted export lands as Parquet in the local R2 bucket the
+/// command was given.
+#[test]
+fn generated_wrangler_toml_builds_and_serves_the_worker() {
+    // The Miniflare tests' build/ is finished before wrangler's worker-build rewrites it.
+    build();
+    let dir = TempDir::new("wrangler");
+    let config = dir.0.join("wrangler.toml");
+    let bucket = "otlp-e2e-bucket";
+    let out = Command::new(otlp2parquet_cli())
+        .args([
+            "create",
+            "cloudflare",
+            "--auth",
+            "token",
+            "--force",
+            "--bucket",
+            bucket,
+        ])
+        .arg("--output")
+        .arg(&config)
+        .arg("--crate-dir")
+        .arg(crate_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "create cloudflare failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let toml = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        toml.contains(&format!("bucket_name = \"{bucket}\"")),
+        "{toml}"
+    );
+    // wrangler dev reads local secrets from .dev.vars beside the config.
+    let token = "e2e-wrangler-token";
+    std::fs::write(
+        dir.0.join(".dev.vars"),
+        format!("OTLP2PARQUET_AUTH_BEARER_TOKEN={token}\n"),
+    )
+    .unwrap();
+
+    let persist = dir.0.join("state");
+    let dev = {
+        let _rebuilding = build_lock();
+        WranglerDev::start(&config, &persist, Duration::from_secs(600))
+    };
+    let body = fixture("logs.pb");
+    let ct = ("content-type", "application/x-protobuf");
+    let reply = dev.send("POST", "/v1/logs", &[ct], &body);
+    assert_eq!(reply.status, 401, "{}", reply.text());
+    let bearer = format!("Bearer {token}");
+    let reply = dev.send("POST", "/v1/logs", &[ct, ("authorization", &bearer)], &body);
+    assert_exported("logs.pb", &reply);
+
+    // Local R2: keys in miniflare's sqlite index, bytes under the bucket's blobs/ directory.
+    let listing = python_ok(
+        r#"
+import glob, json, os, sqlite3, sys
+persist, bucket = sys.argv[1], sys.argv[2]
+rows = []
+for db in glob.glob(os.path.join(persist, "v3/r2/miniflare-R2BucketObject/*.sqlite")):
+    con = sqlite3.connect(db)
+    # Miniflare keeps other tables (its metadata) in sqlite files beside the objects' one.
+    if con.execute("SELECT 1 FROM sqlite_master WHERE name = '_mf_objects'").fetchone():
+        rows += con.execute("SELECT key, blob_id, size FROM _mf_objects").fetchall()
+    con.close()
+print(json.dumps([[k, os.path.join(persist, "v3/r2", bucket, "blobs", b), s] for k, b, s in rows]))
+"#,
+        &[&persist.to_string_lossy(), bucket],
+    );
+    let objects: Vec<(String, String, u64)> = serde_json::from_str(listing.trim()).unwrap();
+    assert!(!objects.is_empty(), "nothing in R2:\n{}", dev.log_tail());
+    let records = python_ok(
+        r#"
+import sys
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+req = ExportLogsServiceRequest()
+req.ParseFromString(open(sys.argv[1], "rb").read())
+print(sum(len(s.log_records) for r in req.resource_logs for s in r.scope_logs))
+"#,
+        &[&repo_root().join("testdata/otlp/logs.pb").to_string_lossy()],
+    );
+    let records: i64 = records.trim().parse().unwrap();
+    let mut rows = 0;
+    for (key, blob, size) in &objects {
+        assert!(
+            key.starts_with("logs/") && key.ends_with(".parquet"),
+            "{key}"
+        );
+        check_key(key, "");
+        let bytes = std::fs::read(blob).unwrap_or_else(|e| panic!("{key}: {blob}: {e}"));
+        assert_eq!(bytes.len() as u64, *size, "{key}");
+        rows += parquet_rows(bytes, key);
+    }
+    assert!(records > 0);
+    assert_eq!(rows, records, "{objects:?}");
+    assert_eq!(dev.send("GET", "/health", &[], b"").status, 200);
 }

@@ -3,7 +3,8 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
 
 use otlp2parquet_testkit::{Reply, free_port, http, repo_root};
 
@@ -32,6 +33,13 @@ pub fn build() -> PathBuf {
             crate_dir().join("build")
         })
         .clone()
+}
+
+/// Held while something may rewrite or load build/: `wrangler dev` reruns worker-build into it,
+/// which must not overlap another test's workerd reading it.
+pub fn build_lock() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A fresh directory under target/, removed on drop.
@@ -70,6 +78,7 @@ impl Worker {
     /// Starts the built Worker with `bindings` as its vars and secrets.
     pub fn start(bindings: &[(&str, &str)]) -> Worker {
         let build = build();
+        let _loading = build_lock();
         let state = TempDir::new("r2");
         let port = free_port();
         let bindings: serde_json::Map<String, serde_json::Value> = bindings
@@ -205,4 +214,155 @@ pub fn fixture_names() -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// The `otlp2parquet` CLI, built by `cargo build -p otlp2parquet` (another package's binary, so
+/// no `CARGO_BIN_EXE_*`); its path comes from cargo's JSON messages, so `CARGO_TARGET_DIR` holds.
+pub fn otlp2parquet_cli() -> PathBuf {
+    static CLI: OnceLock<PathBuf> = OnceLock::new();
+    CLI.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let out = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "otlp2parquet",
+                "--bin",
+                "otlp2parquet",
+                "--message-format=json",
+            ])
+            .current_dir(repo_root())
+            .output()
+            .expect("run cargo");
+        assert!(
+            out.status.success(),
+            "cargo build -p otlp2parquet failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find_map(|m| {
+                let is_cli =
+                    m["reason"] == "compiler-artifact" && m["target"]["name"] == "otlp2parquet";
+                m["executable"]
+                    .as_str()
+                    .filter(|_| is_cli)
+                    .map(PathBuf::from)
+            })
+            .expect("cargo named no otlp2parquet executable")
+    })
+    .clone()
+}
+
+/// `wrangler dev --local` on a free 127.0.0.1 port with a given config, its state in
+/// `persist`; the whole process group (wrangler's node processes and workerd) is stopped by
+/// its PID on drop.
+pub struct WranglerDev {
+    child: Child,
+    log: PathBuf,
+    pub port: u16,
+}
+
+impl WranglerDev {
+    /// Starts wrangler (which runs the config's `[build]` first, with the offline worker-build
+    /// tools in its environment) and waits up to `timeout` for /health to answer 200.
+    pub fn start(config: &Path, persist: &Path, timeout: Duration) -> WranglerDev {
+        use std::os::unix::process::CommandExt;
+        let krate = crate_dir();
+        let modules = krate.join("node_modules");
+        let wrangler = modules.join(".bin/wrangler");
+        assert!(
+            wrangler.exists(),
+            "{} missing: run `make deps`",
+            wrangler.display()
+        );
+        let cargo_bin = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+            .unwrap()
+            .join("bin");
+        let path = std::env::join_paths(std::iter::once(cargo_bin.clone()).chain(
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+        ))
+        .unwrap();
+        let port = free_port();
+        let log = config.with_file_name("wrangler-dev.log");
+        let log_file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(&wrangler)
+            .args(["dev", "--local", "--ip", "127.0.0.1", "--port"])
+            .arg(port.to_string())
+            .arg("-c")
+            .arg(config)
+            .arg("--persist-to")
+            .arg(persist)
+            .current_dir(config.parent().unwrap())
+            .env("PATH", path)
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CI", "true")
+            .env("WASM_BINDGEN_BIN", cargo_bin.join("wasm-bindgen"))
+            .env("WASM_OPT_BIN", modules.join(".bin/wasm-opt"))
+            .env(
+                "ESBUILD_BIN",
+                modules.join("@esbuild/linux-x64/bin/esbuild"),
+            )
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            // Its own process group, so drop can stop wrangler's children with it.
+            .process_group(0)
+            .spawn()
+            .expect("start wrangler");
+        let mut dev = WranglerDev { child, log, port };
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = dev.child.try_wait() {
+                panic!("wrangler dev exited ({status}):\n{}", dev.log_tail());
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                && dev.send("GET", "/health", &[], b"").status == 200
+            {
+                return dev;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "wrangler dev did not answer /health within {timeout:?}:\n{}",
+                dev.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// The last 40 lines wrangler (and the build it ran) printed.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// One request to the Worker.
+    pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        http(self.port, method, path, headers, body)
+    }
+}
+
+impl Drop for WranglerDev {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Whatever ignored SIGTERM (or outlived its parent) in the group goes now.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.wait();
+    }
 }
