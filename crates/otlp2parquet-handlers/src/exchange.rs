@@ -113,6 +113,7 @@ pub async fn respond<S: Storage>(
 mod tests {
     use super::*;
     use otlp2parquet_common::platform::Platform;
+    use otlp2parquet_testkit::block_on;
     use otlp2parquet_writer::{MemoryStorage, StorageErrorKind};
 
     fn exchange<'a>(method: &'a str, path: &'a str, body: &'a [u8]) -> Exchange<'a> {
@@ -124,16 +125,6 @@ mod tests {
             authorization: None,
             body,
             received_at_ns: 1_700_000_000_000_000_000,
-        }
-    }
-
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        // The futures here never wait on I/O: polling once with a no-op waker completes them.
-        let mut f = std::pin::pin!(f);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match f.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(v) => v,
-            std::task::Poll::Pending => unreachable!("MemoryStorage never waits"),
         }
     }
 

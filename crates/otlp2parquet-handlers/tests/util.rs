@@ -1,10 +1,6 @@
 //! Helpers shared by the handlers integration tests.
 #![allow(dead_code)]
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
-
 use otlp2parquet_common::config::Config;
 use otlp2parquet_common::platform::Platform;
 use otlp2parquet_handlers::{Request, Response, Signal, handle};
@@ -13,18 +9,7 @@ use otlp2parquet_writer::MemoryStorage;
 /// 2024-01-15T14:30:00Z, the received-at time of every test request.
 pub const RECEIVED_AT_NS: i64 = 1_705_329_000_000_000_000;
 
-/// Drives a future that never waits on I/O (the in-memory store is always ready).
-pub fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
-
-pub use otlp2parquet_testkit::{python, repo_root};
+pub use otlp2parquet_testkit::{block_on, python, repo_root};
 
 pub fn fixture(rel: &str) -> Vec<u8> {
     std::fs::read(repo_root().join("testdata").join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))

@@ -132,17 +132,8 @@ fn elapsed_ms(since: Instant) -> f64 {
 mod tests {
     use super::*;
     use lambda_http::request::from_str;
+    use otlp2parquet_testkit::block_on;
     use otlp2parquet_writer::{MemoryStorage, StorageErrorKind};
-
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        // MemoryStorage never waits: one poll with a no-op waker completes the future.
-        let mut f = std::pin::pin!(f);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match f.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(v) => v,
-            std::task::Poll::Pending => unreachable!("MemoryStorage never waits"),
-        }
-    }
 
     const LOGS: &str = r#"{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"checkout\"}}]},\"scopeLogs\":[{\"logRecords\":[{\"timeUnixNano\":\"1705329000000000000\",\"body\":{\"stringValue\":\"hi\"}}]}]}]}"#;
 

@@ -105,14 +105,7 @@ impl Rig {
     }
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    match f.as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(v) => v,
-        std::task::Poll::Pending => unreachable!("MemoryStorage never waits"),
-    }
-}
+use otlp2parquet_testkit::block_on;
 
 /// What the shared pipeline itself writes for the same requests, in process: the Lambda must
 /// store exactly these rows.

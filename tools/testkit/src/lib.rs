@@ -50,6 +50,17 @@ pub fn python() -> PathBuf {
     p
 }
 
+/// Runs a future that never waits on I/O (the in-memory store is always ready) to completion,
+/// with a no-op waker; panics if it would wait.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => panic!("the future waited: block_on only runs in-memory work"),
+    }
+}
+
 /// A 127.0.0.1 port that was free a moment ago (the OS picks it; the listener is closed again).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
