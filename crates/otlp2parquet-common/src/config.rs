@@ -144,6 +144,22 @@ pub struct BatchConfig {
     /// Bound on all buffered Arrow memory, flushes in progress included: past it, requests
     /// are answered 503 + `Retry-After` instead of queueing without limit.
     pub max_buffered_bytes: usize,
+    /// Whether a request is acknowledged once its rows are in memory or once they are in the
+    /// write-ahead log on disk.
+    pub durability: Durability,
+    /// The write-ahead log's directory; `None` means the default (see [`Config::wal_dir`]).
+    pub wal_path: Option<String>,
+}
+
+/// `batch.durability`: what a 200 promises while rows wait in the batcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Rows are appended to a write-ahead log and synced before the answer; a crash loses
+    /// nothing acknowledged (the log is replayed on the next start).
+    #[default]
+    Wal,
+    /// Rows live only in memory until their file is written; a crash loses them.
+    Memory,
 }
 
 /// Parquet page compression (`parquet.compression`).
@@ -228,6 +244,8 @@ impl Config {
                 max_bytes: 128 * MIB,
                 max_age_secs: 10,
                 max_buffered_bytes: 192 * MIB,
+                durability: Durability::Wal,
+                wal_path: None,
             },
             parquet: ParquetConfig {
                 compression: ParquetCompression::Zstd,
@@ -535,6 +553,28 @@ pub const FIELDS: &[Field] = &[
         },
     },
     Field {
+        key: "batch.durability",
+        env: "OTLP2PARQUET_BATCH_DURABILITY",
+        expects: "wal or memory",
+        set: |c, v| {
+            c.batch.durability = match v.trim().to_ascii_lowercase().as_str() {
+                "wal" => Durability::Wal,
+                "memory" => Durability::Memory,
+                _ => return Err("unknown durability".to_owned()),
+            };
+            Ok(())
+        },
+    },
+    Field {
+        key: "batch.wal_path",
+        env: "OTLP2PARQUET_BATCH_WAL_PATH",
+        expects: "a directory",
+        set: |c, v| {
+            c.batch.wal_path = some(v)?;
+            Ok(())
+        },
+    },
+    Field {
         key: "parquet.compression",
         env: "OTLP2PARQUET_PARQUET_COMPRESSION",
         expects: "zstd, snappy or none",
@@ -641,6 +681,21 @@ impl Config {
         }
         config.validate(platform)?;
         Ok(config)
+    }
+
+    /// Where the server's write-ahead log lives, or `None` when there is none (batching off,
+    /// or `batch.durability = "memory"`). The default is `_wal` inside the data directory with
+    /// the fs backend (Spark, Hive and Athena skip `_`-prefixed directories) and
+    /// `./otlp2parquet-wal` with the object stores.
+    pub fn wal_dir(&self) -> Option<std::path::PathBuf> {
+        if !self.batch.enabled || self.batch.durability != Durability::Wal {
+            return None;
+        }
+        Some(match (&self.batch.wal_path, self.storage.backend) {
+            (Some(p), _) => std::path::PathBuf::from(p),
+            (None, Backend::Fs) => std::path::Path::new(&self.storage.fs.path).join("_wal"),
+            (None, _) => std::path::PathBuf::from("otlp2parquet-wal"),
+        })
     }
 
     fn validate(&self, platform: Platform) -> Result<(), ConfigError> {

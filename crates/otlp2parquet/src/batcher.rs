@@ -8,6 +8,11 @@
 //! `Retry-After`) rather than queued. A write that fails is retried with backoff for as long as
 //! the process lives, and its rows stay counted as buffered until it succeeds.
 //! docs/adr/0006-server-batching.md explains the choices.
+//!
+//! With a write-ahead log ([`crate::wal`]), a request is acknowledged only once it is synced
+//! to the log, and each file's intent is logged before the file is written; each buffer
+//! remembers the log positions of its rows so that their segments can go once the file is
+//! stored. docs/adr/0010-write-ahead-log.md explains that part.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,13 +21,14 @@ use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
 use otlp2parquet_common::config::Config;
-use otlp2parquet_handlers::{Error, ErrorKind, KeyTokens};
+use otlp2parquet_handlers::{Error, ErrorKind, KeyTokens, Request};
 use otlp2parquet_writer::key::hour_bucket;
 use otlp2parquet_writer::{ParquetOptions, Partition, Storage, Table, encode_merged, object_key};
 use tokio::sync::{Notify, Semaphore};
 
 use crate::metrics::Metrics;
 use crate::store::Store;
+use crate::wal::{Entry, Intent, Position, Wal};
 
 /// First wait before retrying a failed write; doubles up to [`MAX_RETRY_DELAY`].
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(500);
@@ -31,10 +37,39 @@ const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 
 /// What identifies a buffer: rows of one table, service and hour share a file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct BufferKey {
-    table: Table,
-    service: String,
-    hour: i64,
+pub(crate) struct BufferKey {
+    pub(crate) table: Table,
+    pub(crate) service: String,
+    pub(crate) hour: i64,
+}
+
+impl BufferKey {
+    /// The buffer a partition belongs in.
+    pub(crate) fn of(p: &Partition) -> BufferKey {
+        BufferKey {
+            table: p.table,
+            service: p.service.clone(),
+            hour: hour_bucket(p.min_time_ns),
+        }
+    }
+}
+
+/// A file found half-written in the log at startup: written again under the same key with the
+/// same rows, so that a copy stored before the crash is replaced rather than duplicated.
+pub(crate) struct PendingFile {
+    /// The intent record and where it is.
+    pub(crate) intent: Intent,
+    pub(crate) at: Position,
+    /// The rows, in the intent's order, and the entries they came from.
+    pub(crate) batches: Vec<RecordBatch>,
+    pub(crate) units: Vec<Position>,
+}
+
+/// Rows and memory a request has been granted.
+struct Reserved {
+    rows: usize,
+    bytes: usize,
+    sizes: Vec<usize>,
 }
 
 /// Rows waiting for their file.
@@ -45,6 +80,8 @@ struct Buffer {
     bytes: usize,
     min_time_ns: i64,
     opened: Instant,
+    /// The log positions of the entries whose rows are here, one per partition.
+    units: Vec<Position>,
 }
 
 /// The flush limits of SPEC §2 `[batch]`.
@@ -98,6 +135,7 @@ pub struct Batcher {
     /// Flush tasks not finished yet (encoding, writing or waiting to retry).
     in_flight: AtomicUsize,
     idle: Notify,
+    wal: Option<Arc<Wal>>,
 }
 
 impl Batcher {
@@ -107,6 +145,7 @@ impl Batcher {
         store: Arc<Store>,
         metrics: Arc<Metrics>,
         tokens: Arc<KeyTokens>,
+        wal: Option<Arc<Wal>>,
     ) -> Arc<Batcher> {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Arc::new(Batcher {
@@ -120,6 +159,7 @@ impl Batcher {
             encoders: Semaphore::new(cores),
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
+            wal,
         })
     }
 
@@ -138,9 +178,67 @@ impl Batcher {
         Ok(())
     }
 
-    /// Buffers the partitions of one request. Fails (503) when the memory bound is reached;
-    /// then nothing of the request is kept.
+    /// Buffers the partitions of one request (memory durability). Fails (503) when the memory
+    /// bound is reached; then nothing of the request is kept.
     pub fn submit(self: &Arc<Self>, partitions: Vec<Partition>) -> Result<(), Error> {
+        let reserved = self.reserve(&partitions, true)?;
+        self.insert(partitions, reserved.sizes, None);
+        Ok(())
+    }
+
+    /// Buffers the partitions of one request once the request as received is synced
+    /// to the write-ahead log; without a log, the same as [`Batcher::submit`]. Fails (503) when
+    /// the memory bound is reached or the log cannot take the entry; then nothing is kept.
+    pub async fn submit_logged(
+        self: &Arc<Self>,
+        partitions: Vec<Partition>,
+        request: &Request<'_>,
+    ) -> Result<(), Error> {
+        let Some(wal) = self.wal.clone() else {
+            return self.submit(partitions);
+        };
+        if partitions.is_empty() {
+            return Ok(());
+        }
+        let reserved = self.reserve(&partitions, true)?;
+        let entry = Entry::of(request);
+        let this = Arc::clone(self);
+        // In a task of its own, so that a client hanging up mid-append can neither leave an
+        // entry logged but never buffered nor leak the reservation.
+        let task = tokio::spawn(async move {
+            match wal.append_entry(&entry, partitions.len()).await {
+                Ok(at) => {
+                    this.insert(partitions, reserved.sizes, Some(at));
+                    Ok(())
+                }
+                Err(e) => {
+                    this.unreserve(reserved.rows, reserved.bytes);
+                    this.metrics.wal_failures.fetch_add(1, Ordering::Relaxed);
+                    let why = if e.kind() == std::io::ErrorKind::StorageFull {
+                        "its disk is full"
+                    } else {
+                        "it could not be written"
+                    };
+                    Err(Error::new(
+                        ErrorKind::Unavailable,
+                        format!(
+                            "the write-ahead log did not take the request ({why}: {e}); retry later"
+                        ),
+                    ))
+                }
+            }
+        });
+        task.await.map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("the write-ahead log task failed: {e}"),
+            )
+        })?
+    }
+
+    /// Counts a request's rows and memory as buffered; with `bounded`, refuses (503) when that
+    /// would pass `max_buffered_bytes`.
+    fn reserve(&self, partitions: &[Partition], bounded: bool) -> Result<Reserved, Error> {
         let rows: usize = partitions.iter().map(Partition::num_rows).sum();
         // Walking an array tree for its size is not free: once per partition.
         let sizes: Vec<usize> = partitions
@@ -155,7 +253,7 @@ impl Batcher {
         let bound = self.limits.max_buffered_bytes as u64;
         // An empty server always takes a request, however large (it is already bounded by
         // max_payload_bytes); otherwise the bound holds.
-        if held > 0 && held.saturating_add(bytes as u64) > bound {
+        if bounded && held > 0 && held.saturating_add(bytes as u64) > bound {
             self.metrics
                 .buffered_bytes
                 .fetch_sub(bytes as u64, Ordering::AcqRel);
@@ -167,27 +265,39 @@ impl Batcher {
         self.metrics
             .buffered_rows
             .fetch_add(rows as u64, Ordering::Relaxed);
+        Ok(Reserved { rows, bytes, sizes })
+    }
+
+    fn unreserve(&self, rows: usize, bytes: usize) {
+        self.forget(rows as u64, bytes as u64);
+    }
+
+    /// Adds reserved partitions to their buffers and starts the flushes that became due.
+    fn insert(
+        self: &Arc<Self>,
+        partitions: Vec<Partition>,
+        sizes: Vec<usize>,
+        at: Option<Position>,
+    ) {
         let now = Instant::now();
         let mut full = Vec::new();
         {
             let mut buffers = self.lock_buffers();
             for (p, size) in partitions.into_iter().zip(sizes) {
-                let key = BufferKey {
-                    table: p.table,
-                    service: p.service,
-                    hour: hour_bucket(p.min_time_ns),
-                };
+                let key = BufferKey::of(&p);
                 let buffer = buffers.entry(key.clone()).or_insert_with(|| Buffer {
                     batches: Vec::new(),
                     rows: 0,
                     bytes: 0,
                     min_time_ns: p.min_time_ns,
                     opened: now,
+                    units: Vec::new(),
                 });
                 buffer.rows += p.batch.num_rows();
                 buffer.bytes += size;
                 buffer.min_time_ns = buffer.min_time_ns.min(p.min_time_ns);
                 buffer.batches.push(p.batch);
+                buffer.units.extend(at);
                 if (buffer.rows >= self.limits.max_rows || buffer.bytes >= self.limits.max_bytes)
                     && let Some(b) = buffers.remove(&key)
                 {
@@ -197,9 +307,56 @@ impl Batcher {
             self.relieve_pressure(&mut buffers, &mut full);
         }
         for (key, buffer) in full {
-            self.spawn_flush(key, buffer);
+            self.spawn_flush(key, buffer, None);
         }
-        Ok(())
+    }
+
+    /// Takes back what the log held at startup: rows of no file yet go to their buffers (past
+    /// the memory bound if need be: they were acknowledged), half-written files are written
+    /// again under their keys; then every buffer is flushed, before any new request arrives.
+    pub(crate) fn restore(
+        self: &Arc<Self>,
+        loose: Vec<(Partition, Position)>,
+        files: Vec<PendingFile>,
+    ) {
+        for file in files {
+            let rows: usize = file.batches.iter().map(RecordBatch::num_rows).sum();
+            let bytes: usize = file
+                .batches
+                .iter()
+                .map(RecordBatch::get_array_memory_size)
+                .sum();
+            self.metrics
+                .buffered_bytes
+                .fetch_add(bytes as u64, Ordering::AcqRel);
+            self.metrics
+                .buffered_rows
+                .fetch_add(rows as u64, Ordering::Relaxed);
+            let key = BufferKey {
+                table: file.intent.table,
+                service: file.intent.service.clone(),
+                hour: file.intent.hour,
+            };
+            let buffer = Buffer {
+                batches: file.batches,
+                rows,
+                bytes,
+                min_time_ns: file.intent.hour,
+                opened: Instant::now(),
+                units: file.units,
+            };
+            self.spawn_flush(key, buffer, Some((file.intent.object, file.at)));
+        }
+        for (p, at) in loose {
+            let partitions = vec![p];
+            if let Ok(reserved) = self.reserve(&partitions, false) {
+                self.insert(partitions, reserved.sizes, Some(at));
+            }
+        }
+        let all: Vec<(BufferKey, Buffer)> = self.lock_buffers().drain().collect();
+        for (key, buffer) in all {
+            self.spawn_flush(key, buffer, None);
+        }
     }
 
     /// Under memory pressure — buffers waiting for their limits hold more than half of
@@ -246,7 +403,7 @@ impl Batcher {
                 .collect()
         };
         for (key, buffer) in old {
-            self.spawn_flush(key, buffer);
+            self.spawn_flush(key, buffer, None);
         }
     }
 
@@ -270,7 +427,7 @@ impl Batcher {
     pub async fn shutdown(self: &Arc<Self>, deadline: Duration) -> u64 {
         let all: Vec<(BufferKey, Buffer)> = self.lock_buffers().drain().collect();
         for (key, buffer) in all {
-            self.spawn_flush(key, buffer);
+            self.spawn_flush(key, buffer, None);
         }
         let wait = async {
             loop {
@@ -287,6 +444,14 @@ impl Batcher {
         0
     }
 
+    /// Waits until the write-ahead log has handled every release (segments of written files
+    /// deleted); at once without a log.
+    pub async fn wal_barrier(&self) {
+        if let Some(wal) = &self.wal {
+            wal.barrier().await;
+        }
+    }
+
     fn lock_buffers(&self) -> std::sync::MutexGuard<'_, HashMap<BufferKey, Buffer>> {
         // A panic while holding the lock cannot happen (no code under it panics), and if it
         // did the buffers are still consistent, so a poisoned lock is used as is.
@@ -295,11 +460,18 @@ impl Batcher {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn spawn_flush(self: &Arc<Self>, key: BufferKey, buffer: Buffer) {
+    /// Starts writing one buffer; `preset` is the object key and intent of a file replayed
+    /// from the log.
+    fn spawn_flush(
+        self: &Arc<Self>,
+        key: BufferKey,
+        buffer: Buffer,
+        preset: Option<(String, Position)>,
+    ) {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         let this = Arc::clone(self);
         tokio::spawn(async move {
-            this.flush(key, buffer).await;
+            this.flush(key, buffer, preset).await;
             if this.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
                 this.idle.notify_waiters();
             }
@@ -307,16 +479,23 @@ impl Batcher {
     }
 
     /// Encodes one buffer and writes it, retrying until the write succeeds.
-    async fn flush(&self, key: BufferKey, buffer: Buffer) {
+    async fn flush(&self, key: BufferKey, buffer: Buffer, preset: Option<(String, Position)>) {
         let (rows, arrow_bytes) = (buffer.rows as u64, buffer.bytes as u64);
-        let now_ns = crate::server::now_ns();
-        let object = object_key(
-            &self.prefix,
-            key.table,
-            &key.service,
-            buffer.min_time_ns,
-            self.tokens.next(now_ns),
-        );
+        let (object, replayed_intent) = match preset {
+            Some((object, at)) => (object, Some(at)),
+            None => {
+                let now_ns = crate::server::now_ns();
+                let object = object_key(
+                    &self.prefix,
+                    key.table,
+                    &key.service,
+                    buffer.min_time_ns,
+                    self.tokens.next(now_ns),
+                );
+                (object, None)
+            }
+        };
+        let units = buffer.units;
         let encoded = {
             let _permit = self.encoders.acquire().await;
             let (table, opts) = (key.table, self.opts);
@@ -326,14 +505,23 @@ impl Batcher {
             Ok(Ok(file)) => file,
             Ok(Err(e)) => {
                 self.forget(rows, arrow_bytes);
-                tracing::error!(key = %object, rows, error = %e, "encoding a merged file failed; its rows are lost (a bug)");
+                tracing::error!(key = %object, rows, error = %e, logged = !units.is_empty(), "encoding a merged file failed (a bug); logged rows stay in the write-ahead log until restart, others are lost");
                 return;
             }
             Err(e) => {
                 self.forget(rows, arrow_bytes);
-                tracing::error!(key = %object, rows, error = %e, "the encoding task failed; its rows are lost (a bug)");
+                tracing::error!(key = %object, rows, error = %e, logged = !units.is_empty(), "the encoding task failed (a bug); logged rows stay in the write-ahead log until restart, others are lost");
                 return;
             }
+        };
+        // The intent goes to the log before the first attempt: a crash after the file is
+        // stored must lead replay to this key, not to a second file with the same rows.
+        let intent_at = match (&self.wal, replayed_intent) {
+            (_, Some(at)) => Some(at),
+            (Some(wal), None) if !units.is_empty() => {
+                Some(self.log_intent(wal, &key, &object, &units).await)
+            }
+            _ => None,
         };
         let size = file.len() as u64;
         // The Arrow buffers are gone; what stays held until the write succeeds is the file.
@@ -361,7 +549,48 @@ impl Batcher {
             .bytes_written
             .fetch_add(size, Ordering::Relaxed);
         self.forget(rows, size);
+        if let Some(wal) = &self.wal {
+            let mut segments: Vec<u64> = units.iter().map(|u| u.segment).collect();
+            segments.extend(intent_at.map(|at| at.segment));
+            wal.release(segments);
+        }
         tracing::debug!(key = %object, rows, bytes = size, "file written");
+    }
+
+    /// Logs the intent to write `object`, retrying (rows stay buffered) until the log takes it.
+    async fn log_intent(
+        &self,
+        wal: &Wal,
+        key: &BufferKey,
+        object: &str,
+        units: &[Position],
+    ) -> Position {
+        // A request's partitions of one buffer are listed once.
+        let mut seen = std::collections::HashSet::with_capacity(units.len());
+        let seqs: Vec<u64> = units
+            .iter()
+            .map(|u| u.seq)
+            .filter(|seq| seen.insert(*seq))
+            .collect();
+        let intent = Intent {
+            object: object.to_owned(),
+            table: key.table,
+            service: key.service.clone(),
+            hour: key.hour,
+            seqs,
+        };
+        let mut delay = FIRST_RETRY_DELAY;
+        loop {
+            match wal.append_intent(&intent).await {
+                Ok(at) => return at,
+                Err(e) => {
+                    self.metrics.wal_failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(key = %object, error = %e, retry_in_ms = delay.as_millis() as u64, "logging a file's intent failed; its rows stay buffered and it is retried");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(MAX_RETRY_DELAY);
+                }
+            }
+        }
     }
 
     /// Takes rows and bytes off the buffered gauges.
@@ -412,12 +641,54 @@ mod tests {
                 Arc::clone(&store),
                 Arc::clone(&metrics),
                 Arc::new(KeyTokens::default()),
+                None,
             );
             Harness {
                 batcher,
                 store,
                 metrics,
             }
+        }
+
+        /// A batcher with a write-ahead log in `dir`, replaying what is there first, writing to
+        /// `store` (a new in-memory store if `None`).
+        fn logged(dir: &std::path::Path, max_rows: usize, store: Option<Arc<Store>>) -> Harness {
+            let mut config = Config::defaults(Platform::Server);
+            config.batch.max_rows = max_rows;
+            let store = store.unwrap_or_else(|| Arc::new(Store::Memory(MemoryStorage::new())));
+            let metrics = Arc::new(Metrics::default());
+            let replay = crate::recover::replay(dir).unwrap();
+            let wal = Wal::start(dir, replay.resume, crate::wal::SEGMENT_BYTES).unwrap();
+            let batcher = Batcher::new(
+                &config,
+                Arc::clone(&store),
+                Arc::clone(&metrics),
+                Arc::new(KeyTokens::default()),
+                Some(Arc::new(wal)),
+            );
+            batcher.restore(replay.loose, replay.files);
+            Harness {
+                batcher,
+                store,
+                metrics,
+            }
+        }
+
+        async fn send(&self, records: usize, services: usize, seed: u64) {
+            let body =
+                otlp2parquet_proto::testing::logs_request(records, services, seed).encode_to_vec();
+            let request = Request {
+                signal: otlp2parquet_common::Signal::Logs,
+                content_type: Some("application/x-protobuf"),
+                content_encoding: None,
+                body: &body,
+                received_at_ns: 1,
+            };
+            let converted = otlp2parquet_handlers::convert(&request, usize::MAX).unwrap();
+            self.batcher
+                .submit_logged(converted.partitions, &request)
+                .await
+                .unwrap();
         }
 
         fn memory(&self) -> &MemoryStorage {
@@ -563,6 +834,55 @@ mod tests {
         down.memory().fail_with(Some(StorageErrorKind::Temporary));
         down.batcher.submit(logs(40, 1, 5)).unwrap();
         assert_eq!(down.batcher.shutdown(Duration::from_millis(300)).await, 40);
+    }
+
+    /// Copies the segment files of `from` into a new directory: the log as a crash at this
+    /// moment would leave it.
+    fn snapshot(from: &std::path::Path) -> crate::wal::tests::TempDir {
+        let to = crate::wal::tests::TempDir::new("snapshot");
+        for (_, path) in crate::wal::segments(from).unwrap() {
+            std::fs::copy(&path, to.0.join(path.file_name().unwrap())).unwrap();
+        }
+        to
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn after_a_crash_replay_stores_every_logged_row_exactly_once() {
+        let dir = crate::wal::tests::TempDir::new("replay");
+        let h = Harness::logged(&dir.0, 300, None);
+        // 200 rows for each of two services, then 200 more for the first: its buffer reaches
+        // 300 rows and is written; the second's 200 rows wait.
+        h.send(400, 2, 1).await;
+        h.send(200, 1, 2).await;
+        h.wait_for("the first file", |h| h.files().len() == 1).await;
+        h.batcher.wal_barrier().await;
+        let written = h.files();
+        assert_eq!(written[0].1, 400);
+        // The crash: the log as it is now, replayed against the same storage.
+        let crashed = snapshot(&dir.0);
+        assert_eq!(crate::wal::segments(&crashed.0).unwrap().len(), 1);
+        let again = Harness::logged(&crashed.0, 300, Some(Arc::clone(&h.store)));
+        assert_eq!(again.batcher.shutdown(Duration::from_secs(5)).await, 0);
+        again.batcher.wal_barrier().await;
+        let files = again.files();
+        assert_eq!(
+            files.len(),
+            2,
+            "the written file is rewritten under its key: {files:?}"
+        );
+        assert!(
+            files.contains(&written[0]),
+            "same key, same rows: {files:?}"
+        );
+        assert_eq!(files.iter().map(|f| f.1).sum::<i64>(), 600);
+        assert!(
+            crate::wal::segments(&crashed.0).unwrap().is_empty(),
+            "once everything is stored the log is empty"
+        );
+        // And the original process, finishing normally, leaves an empty log too.
+        assert_eq!(h.batcher.shutdown(Duration::from_secs(5)).await, 0);
+        h.batcher.wal_barrier().await;
+        assert!(crate::wal::segments(&dir.0).unwrap().is_empty());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

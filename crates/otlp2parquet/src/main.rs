@@ -8,8 +8,10 @@ mod connect;
 mod create;
 mod grpc;
 mod metrics;
+mod recover;
 mod server;
 mod store;
+mod wal;
 
 use std::process::ExitCode;
 

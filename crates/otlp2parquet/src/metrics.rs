@@ -48,6 +48,8 @@ pub struct Metrics {
     pub buffered_bytes: AtomicU64,
     /// Requests answered 503 because the buffer bound was reached.
     pub overload_rejections: AtomicU64,
+    /// Write-ahead log appends that failed (requests refused, intents retried).
+    pub wal_failures: AtomicU64,
 }
 
 fn signal_index(signal: Signal) -> usize {
@@ -210,7 +212,7 @@ impl Metrics {
                 "otlp2parquet_request_duration_seconds_count{{signal=\"{signal}\"}} {count}"
             );
         }
-        let scalars: [(&str, &str, &str, &AtomicU64); 7] = [
+        let scalars: [(&str, &str, &str, &AtomicU64); 8] = [
             (
                 "flushes_total",
                 "counter",
@@ -240,6 +242,12 @@ impl Metrics {
                 "counter",
                 "Requests answered 503 because buffered memory reached batch.max_buffered_bytes.",
                 &self.overload_rejections,
+            ),
+            (
+                "wal_failures_total",
+                "counter",
+                "Write-ahead log appends that failed (a refused request, or a file intent retried).",
+                &self.wal_failures,
             ),
             (
                 "buffered_rows",

@@ -21,7 +21,9 @@ use otlp2parquet_handlers::KeyTokens;
 use crate::batcher::Batcher;
 use crate::grpc;
 use crate::metrics::Metrics;
+use crate::recover;
 use crate::store::Store;
+use crate::wal::{self, Wal};
 
 /// How long shutdown waits for buffered rows to be written (retries included) before giving up.
 const SHUTDOWN_FLUSH_DEADLINE: Duration = Duration::from_secs(30);
@@ -70,14 +72,66 @@ pub async fn serve(config: Config) -> Result<(), String> {
     };
     let metrics = Arc::new(Metrics::default());
     let tokens = Arc::new(KeyTokens::default());
-    let batcher = config.batch.enabled.then(|| {
-        Batcher::new(
+    let wal_dir = config.wal_dir();
+    let batcher = match (config.batch.enabled, &wal_dir) {
+        (false, _) => None,
+        (true, None) => Some(Batcher::new(
             &config,
             Arc::clone(&store),
             Arc::clone(&metrics),
             Arc::clone(&tokens),
-        )
-    });
+            None,
+        )),
+        (true, Some(dir)) => {
+            let replay = {
+                let owned = dir.clone();
+                tokio::task::spawn_blocking(move || recover::replay(&owned))
+                    .await
+                    .map_err(|e| format!("replaying the write-ahead log: {e}"))?
+                    .map_err(|e| {
+                        format!("cannot read the write-ahead log in {}: {e}", dir.display())
+                    })?
+            };
+            let wal = Wal::start(dir, replay.resume, wal::SEGMENT_BYTES).map_err(|e| {
+                format!(
+                    "cannot open the write-ahead log in {}: {e} (set batch.wal_path / \
+                     OTLP2PARQUET_BATCH_WAL_PATH to a writable directory, or \
+                     batch.durability = \"memory\")",
+                    dir.display()
+                )
+            })?;
+            let s = replay.summary;
+            if s.entries > 0 || s.corrupt_records > 0 || s.torn_bytes > 0 {
+                tracing::info!(
+                    segments = s.segments,
+                    requests = s.entries,
+                    rows = s.rows,
+                    files_rewritten = s.files_rewritten,
+                    files_already_stored = s.intents_done,
+                    corrupt_records_skipped = s.corrupt_records,
+                    torn_tail_bytes_skipped = s.torn_bytes,
+                    unconvertible = s.unconvertible,
+                    "replaying the write-ahead log: its rows are written before new traffic is taken"
+                );
+            }
+            if s.corrupt_records > 0 || s.unconvertible > 0 {
+                tracing::warn!(
+                    corrupt_records = s.corrupt_records,
+                    unconvertible = s.unconvertible,
+                    "the write-ahead log held records that could not be used; they were skipped"
+                );
+            }
+            let b = Batcher::new(
+                &config,
+                Arc::clone(&store),
+                Arc::clone(&metrics),
+                Arc::clone(&tokens),
+                Some(Arc::new(wal)),
+            );
+            b.restore(replay.loose, replay.files);
+            Some(b)
+        }
+    };
     let writes = match &batcher {
         Some(_) => format!(
             "batched: a file per service and hour every {} rows, {} MiB or {} s",
@@ -87,13 +141,24 @@ pub async fn serve(config: Config) -> Result<(), String> {
         ),
         None => "one file set per request".to_owned(),
     };
+    let durability = match &wal_dir {
+        Some(dir) => format!(
+            "acknowledged once synced to the write-ahead log in {}",
+            dir.display()
+        ),
+        None if batcher.is_some() => {
+            "acknowledged from memory (batch.durability = memory: a crash loses buffered rows)"
+                .to_owned()
+        }
+        None => "acknowledged once stored".to_owned(),
+    };
     let grpc_text = grpc_local.map_or_else(String::new, |a| format!(" and OTLP/gRPC on {a}"));
     tracing::info!(
         listen = %local,
         grpc_listen = %grpc_local.map_or_else(|| "off".to_owned(), |a| a.to_string()),
         storage = %store.describe(),
         prefix = %config.storage.prefix,
-        "otlp2parquet receiving OTLP/HTTP on http://{local}/v1/{{logs,traces,metrics}}{grpc_text}, writing Parquet to {} ({writes})",
+        "otlp2parquet receiving OTLP/HTTP on http://{local}/v1/{{logs,traces,metrics}}{grpc_text}, writing Parquet to {} ({writes}; {durability})",
         store.describe()
     );
     if let Err(e) = store.ready().await {
@@ -143,7 +208,13 @@ pub async fn serve(config: Config) -> Result<(), String> {
     if let Some(b) = batcher {
         tracing::info!("listener closed; writing buffered rows");
         let left = b.shutdown(SHUTDOWN_FLUSH_DEADLINE).await;
-        if left > 0 {
+        b.wal_barrier().await;
+        if left > 0 && wal_dir.is_some() {
+            tracing::warn!(
+                rows = left,
+                "storage did not take the last buffered rows in time; they stay in the write-ahead log and are written at the next start"
+            );
+        } else if left > 0 {
             tracing::error!(
                 rows = left,
                 "storage did not take the last buffered rows in time; they are lost"
@@ -266,7 +337,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: HttpRequest) -> HttpR
 /// once buffered) or, with batching off, writes its files before returning.
 pub(crate) async fn ingest(state: &AppState, request: &Request<'_>) -> Result<Stored, Failure> {
     match &state.batcher {
-        Some(batcher) => buffer(batcher, request, state.config.request.max_payload_bytes),
+        Some(batcher) => buffer(batcher, request, state.config.request.max_payload_bytes).await,
         None => {
             let seed = state.tokens.next(request.received_at_ns);
             store(request, &state.config, seed, state.store.as_ref()).await
@@ -275,7 +346,11 @@ pub(crate) async fn ingest(state: &AppState, request: &Request<'_>) -> Result<St
 }
 
 /// Converts a request and hands its rows to the batcher.
-fn buffer(batcher: &Arc<Batcher>, request: &Request<'_>, limit: usize) -> Result<Stored, Failure> {
+async fn buffer(
+    batcher: &Arc<Batcher>,
+    request: &Request<'_>,
+    limit: usize,
+) -> Result<Stored, Failure> {
     let signal = request.signal;
     // Refuse before decoding when the buffers are already full: converting a request only to
     // throw it away would spend the CPU the flushes need to make room.
@@ -287,10 +362,13 @@ fn buffer(batcher: &Arc<Batcher>, request: &Request<'_>, limit: usize) -> Result
         tracing::debug!(%signal, error = %f.error, "request rejected");
     })?;
     let (format, records) = (converted.format, converted.records);
-    batcher.submit(converted.partitions).map_err(|error| {
-        tracing::debug!(%signal, %error, "request refused: buffers full");
-        Failure { format, error }
-    })?;
+    batcher
+        .submit_logged(converted.partitions, request)
+        .await
+        .map_err(|error| {
+            tracing::debug!(%signal, %error, "request refused");
+            Failure { format, error }
+        })?;
     Ok(Stored { format, records })
 }
 
