@@ -3,9 +3,10 @@ SHELL := /bin/bash
 CARGO ?= cargo
 LIB_CRATES := -p otlp2parquet-proto -p otlp2parquet-common -p otlp2parquet-writer -p otlp2parquet-handlers
 export TEST_PYTHON ?= $(CURDIR)/.venv/bin/python
+FUZZ_SECONDS ?= 600
 
 .PHONY: dev deps pre-commit fmt clippy check test test-unit test-e2e bench bench-load serve \
-        build-lambda wasm-full wasm-size wasm-profile
+        build-lambda wasm-full wasm-size wasm-profile fuzz
 
 ## dev: install the commit-msg hook and every tool the tests need
 dev: deps
@@ -37,6 +38,7 @@ test: deps fmt check clippy
 	$(CARGO) test --workspace --all-targets --all-features
 	$(CARGO) test --workspace --doc
 	./scripts/wasm.sh size
+	./scripts/fuzz.sh smoke
 
 test-unit:
 	$(CARGO) test --workspace --all-targets --all-features --exclude otlp2parquet -- --skip e2e::
@@ -74,3 +76,8 @@ wasm-size: deps
 ## wasm-profile: the largest items of the Worker's wasm (twiggy)
 wasm-profile: deps
 	./scripts/wasm.sh profile
+
+## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (default 600), one after the other, with a
+## summary of executions; `make test` runs only `./scripts/fuzz.sh smoke` (docs/fuzzing.md)
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh run
