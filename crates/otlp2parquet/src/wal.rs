@@ -439,10 +439,18 @@ impl Log {
                 .create_new(true)
                 .write(true)
                 .open(&path)?;
-            file.write_all(MAGIC)?;
-            file.sync_all()?;
-            sync_dir(&self.dir)?;
+            // The number is used up even if the file cannot be started (disk full): the next
+            // try creates the next one.
             self.next_segment += 1;
+            let started = file
+                .write_all(MAGIC)
+                .and_then(|()| file.sync_all())
+                .and_then(|()| sync_dir(&self.dir));
+            if let Err(e) = started {
+                drop(file);
+                let _ = fs::remove_file(&path);
+                return Err(e);
+            }
             self.segments.insert(
                 segment,
                 Segment {

@@ -12,6 +12,7 @@
 
 mod bad_input;
 mod batching;
+mod durability;
 mod grpc;
 mod http;
 mod s3;

@@ -19,6 +19,8 @@ pub struct Server {
     /// The test's own directory: `data/` (the output) and `server.log` live here.
     pub dir: PathBuf,
     stopped: bool,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -39,50 +41,64 @@ impl Server {
     /// Runs `otlp2parquet <args>` (no `--output` unless given, so `env` may choose the storage
     /// backend), with the same hermetic environment and test directory as [`Server::start_with`].
     pub fn start_args(name: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let port = free_port();
-        let grpc_port = free_port();
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let log = std::fs::File::create(dir.join("server.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_otlp2parquet"))
-            .args(args)
-            // A hermetic environment: no OTLP2PARQUET_* or RUST_LOG of the caller's leaks in.
-            .env_clear()
-            .env("OTLP2PARQUET_LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .env(
-                "OTLP2PARQUET_GRPC_LISTEN_ADDR",
-                format!("127.0.0.1:{grpc_port}"),
-            )
-            .env("NO_COLOR", "1")
-            .envs(env.iter().copied())
-            .current_dir(&dir)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let (child, port, grpc_port) = spawn(&dir, &args, &env);
         let mut server = Server {
             child,
             port,
             grpc_port,
             dir,
             stopped: false,
+            args,
+            env,
         };
+        server.wait_healthy();
+        server
+    }
+
+    /// Returns once `/health` answers; fails when the process exits or takes over 20 s.
+    fn wait_healthy(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while server.request("GET", "/health", &[], b"").0 != 200 {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                server.stopped = true;
-                panic!("server exited at start ({status}):\n{}", server.log_tail());
+        while self.request("GET", "/health", &[], b"").0 != 200 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                self.stopped = true;
+                panic!("server exited at start ({status}):\n{}", self.log_tail());
             }
             assert!(
                 Instant::now() < deadline,
                 "server did not come up:\n{}",
-                server.log_tail()
+                self.log_tail()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        server
+    }
+
+    /// SIGKILL by PID: the process dies at once, flushing nothing.
+    pub fn kill9(&mut self) {
+        assert!(!self.stopped, "server already stopped");
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -KILL {pid} failed");
+        let status = self.wait_exit(Duration::from_secs(10));
+        assert!(status.is_some(), "the server outlived SIGKILL");
+        self.stopped = true;
+    }
+
+    /// Starts the server again after [`Server::kill9`] or [`Server::stop`], keeping its data
+    /// (and write-ahead log); new ports.
+    pub fn restart(&mut self) {
+        assert!(self.stopped, "the server is still running");
+        let (child, port, grpc_port) = spawn(&self.dir, &self.args, &self.env);
+        (self.child, self.port, self.grpc_port) = (child, port, grpc_port);
+        self.stopped = false;
+        self.wait_healthy();
     }
 
     /// `http://127.0.0.1:<port>`, the base URL OTLP exporters take.
@@ -191,6 +207,47 @@ impl Drop for Server {
             eprintln!("{}", self.log_tail());
         }
     }
+}
+
+/// Starts `otlp2parquet <args>` in `dir` on new free ports, with a hermetic environment plus
+/// `env`, its output appended to `dir/server.log`.
+fn spawn(dir: &Path, args: &[String], env: &[(String, String)]) -> (Child, u16, u16) {
+    let port = free_port();
+    let grpc_port = free_port();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_otlp2parquet"))
+        .args(args)
+        // A hermetic environment: no OTLP2PARQUET_* or RUST_LOG of the caller's leaks in.
+        .env_clear()
+        .env("OTLP2PARQUET_LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env(
+            "OTLP2PARQUET_GRPC_LISTEN_ADDR",
+            format!("127.0.0.1:{grpc_port}"),
+        )
+        .env("NO_COLOR", "1")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .current_dir(dir)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    (child, port, grpc_port)
+}
+
+/// The write-ahead log segment files in `dir` (none when it does not exist).
+pub fn wal_segments(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wal"))
+        .collect()
 }
 
 pub use otlp2parquet_testkit::{fixture, free_port, python, repo_root};
