@@ -5,7 +5,7 @@ LIB_CRATES := -p otlp2parquet-proto -p otlp2parquet-common -p otlp2parquet-write
 export TEST_PYTHON ?= $(CURDIR)/.venv/bin/python
 FUZZ_SECONDS ?= 600
 
-.PHONY: dev deps pre-commit fmt clippy check test test-unit test-e2e bench bench-load serve \
+.PHONY: dev deps pre-commit fmt clippy check test test-unit test-e2e bench bench-load bench-soak serve \
         build-lambda wasm-full wasm-size wasm-profile fuzz
 
 ## dev: install the commit-msg hook and every tool the tests need
@@ -60,6 +60,11 @@ bench:
 ## verified after SIGTERM. LOAD_SIGNAL, LOAD_CONNECTIONS, LOAD_DURATION override the defaults
 bench-load:
 	CARGO=$(CARGO) ./scripts/bench-load.sh
+
+## bench-soak: 10 minutes of log load on the release server (write-ahead log on): RSS sampled
+## every 10 s and bounded, no request refused, rows verified, the log empty after the flush
+bench-soak:
+	LOAD_SOAK=1 LOAD_SIGNAL=logs LOAD_DURATION=$${LOAD_DURATION:-600s} CARGO=$(CARGO) ./scripts/bench-load.sh
 
 ## build-lambda: bootstrap zips for arm64 and x86_64 (cargo-lambda), with their sizes
 build-lambda: deps

@@ -7,8 +7,12 @@
 # the server acknowledged. Then measure the generator's own ceiling against a do-nothing sink.
 #
 # Environment: LOAD_SIGNAL (default "logs traces"), LOAD_TRANSPORT ("http", "grpc" or
-# "http grpc"; default http), LOAD_CONNECTIONS (16), LOAD_DURATION (20s), LOAD_WARMUP (3s),
+# "http grpc"; default http), LOAD_DURABILITY ("wal", "memory" or "wal memory": the server's
+# batch.durability; default wal), LOAD_CONNECTIONS (16), LOAD_DURATION (20s), LOAD_WARMUP (3s),
 # LOAD_KEEP=1 keeps the temporary directory.
+# LOAD_SOAK=1 (make bench-soak) also samples the server's RSS every 10 s and fails when it
+# passes the RSS target, when any request is refused (even with 503) or when the write-ahead
+# log still holds segments after the final flush.
 # Fails on a row-count mismatch, on errors other than back-pressure (429/503), or when the
 # server does not exit cleanly; missing a throughput or memory target is only reported.
 set -euo pipefail
@@ -17,6 +21,8 @@ cd "$(dirname "$0")/.."
 CARGO=${CARGO:-cargo}
 SIGNALS=${LOAD_SIGNAL:-logs traces}
 TRANSPORTS=${LOAD_TRANSPORT:-http}
+DURABILITIES=${LOAD_DURABILITY:-wal}
+SOAK=${LOAD_SOAK:-0}
 CONNECTIONS=${LOAD_CONNECTIONS:-16}
 DURATION=${LOAD_DURATION:-20s}
 WARMUP=${LOAD_WARMUP:-3s}
@@ -97,22 +103,38 @@ field() {
     sed -n "s/.*\"$2\":\([-0-9.eE+]*\).*/\1/p" <<<"$1"
 }
 
+# sample_rss PID FILE: appends "<seconds> <VmRSS kB>" to FILE every 10 s while PID lives.
+sample_rss() {
+    local start=$SECONDS rss
+    while kill -0 "$1" 2>/dev/null; do
+        rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || true)
+        [[ -n $rss ]] && echo "$((SECONDS - start)) $rss" >>"$2"
+        sleep 10
+    done
+}
+
 declare -A RATE RSS P99 ROWS
 
 RUNS=()
+for durability in $DURABILITIES; do
 for transport in $TRANSPORTS; do
 for signal in $SIGNALS; do
-    run=$transport/$signal
+    run=$transport/$signal/$durability
     RUNS+=("$run")
-    dir=$WORK/$transport-$signal
+    dir=$WORK/$transport-$signal-$durability
     mkdir -p "$dir/data"
     port=$("$LOADGEN" free-port)
     gport=$("$LOADGEN" free-port)
     (cd "$dir" && exec env "${UNSET[@]}" OTLP2PARQUET_LISTEN_ADDR="127.0.0.1:$port" \
         OTLP2PARQUET_GRPC_LISTEN_ADDR="127.0.0.1:$gport" \
+        OTLP2PARQUET_BATCH_DURABILITY="$durability" \
         "$SERVER" serve --output "$dir/data" >"$dir/server.log" 2>&1) &
     server=$!
     PIDS+=("$server")
+    if [[ $SOAK == 1 ]]; then
+        sample_rss "$server" "$dir/rss.txt" &
+        PIDS+=("$!")
+    fi
     wait_ready "http://127.0.0.1:$port/health" "$server" ||
         { cat "$dir/server.log" >&2; die "server for $run did not start"; }
     target=(--url "http://127.0.0.1:$port")
@@ -133,6 +155,23 @@ for signal in $SIGNALS; do
     "$LOADGEN" verify --dir "$dir/data" --expect-rows "$acked" --signal "$signal" ||
         die "$run: rows on disk differ from the $acked acknowledged records"
     [[ $status == 0 ]] || die "$run: requests failed with errors other than back-pressure (see above)"
+    if [[ $SOAK == 1 ]]; then
+        rejected=$(field "$json" rejected_records)
+        [[ ${rejected:-0} == 0 ]] || die "$run: $rejected records refused during the soak"
+        left=$(find "$dir/data/_wal" -name '*.wal' 2>/dev/null | wc -l)
+        [[ $left == 0 ]] || die "$run: $left write-ahead log segments left after the final flush"
+        files=$(find "$dir/data" -name '*.parquet' | wc -l)
+        awk -v run="$run" -v files="$files" -v target="$TARGET_RSS_MIB" '
+            { t[NR] = $1; r[NR] = $2 / 1024; if (r[NR] > max) max = r[NR] }
+            END {
+                if (NR == 0) { print run ": no RSS samples"; exit 1 }
+                third = int(NR / 3); if (third < 1) third = 1
+                for (i = 1; i <= third; i++) if (r[i] > first) first = r[i]
+                for (i = NR - third + 1; i <= NR; i++) if (r[i] > last) last = r[i]
+                printf "soak %s: %d RSS samples over %d s; max %.0f MiB; first third max %.0f MiB, last third max %.0f MiB; %d files\n", run, NR, t[NR], max, first, last, files
+                if (max > target) { print run ": RSS passed " target " MiB"; exit 1 }
+            }' "$dir/rss.txt" || die "$run: RSS not bounded (samples in $dir/rss.txt)"
+    fi
 
     RATE[$run]=$(field "$json" records_per_second)
     RSS[$run]=$(field "$json" peak_rss_bytes)
@@ -140,33 +179,38 @@ for signal in $SIGNALS; do
     ROWS[$run]=$acked
 done
 done
+done
 
-# The generator's ceiling: the same load against a receiver that does nothing.
-sink_signal=${SIGNALS%% *}
-port=$("$LOADGEN" free-port)
-"$LOADGEN" sink --port "$port" >"$WORK/sink.log" 2>&1 &
-sink=$!
-PIDS+=("$sink")
-wait_ready "http://127.0.0.1:$port/health" "$sink" || die "sink did not start"
-echo "== sink ceiling: $sink_signal, $CONNECTIONS connections, $DURATION"
-"$LOADGEN" run --url "http://127.0.0.1:$port" --signal "$sink_signal" \
-    --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" | tee "$WORK/sink.txt"
-SINK_RATE=$(field "$(tail -n 1 "$WORK/sink.txt")" records_per_second)
-stop "$sink"
+# The generator's ceiling: the same load against a receiver that does nothing (not in a soak).
+SINK_RATE=
+if [[ $SOAK != 1 ]]; then
+    sink_signal=${SIGNALS%% *}
+    port=$("$LOADGEN" free-port)
+    "$LOADGEN" sink --port "$port" >"$WORK/sink.log" 2>&1 &
+    sink=$!
+    PIDS+=("$sink")
+    wait_ready "http://127.0.0.1:$port/health" "$sink" || die "sink did not start"
+    echo "== sink ceiling: $sink_signal, $CONNECTIONS connections, $DURATION"
+    "$LOADGEN" run --url "http://127.0.0.1:$port" --signal "$sink_signal" \
+        --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" | tee "$WORK/sink.txt"
+    SINK_RATE=$(field "$(tail -n 1 "$WORK/sink.txt")" records_per_second)
+    stop "$sink"
+fi
 
 verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN {
     ok = (dir == "min") ? v >= t : v <= t; print ok ? "met" : "MISSED" }'; }
 
 echo
 echo "== summary ($CONNECTIONS connections, $DURATION measured, $(nproc) cores shared by server and generator)"
-printf '%-12s %14s %14s %8s %12s %12s %8s %12s\n' run records/s target "" "peak RSS" target "" "p99 ms"
+printf '%-20s %14s %14s %8s %12s %12s %8s %12s\n' run records/s target "" "peak RSS" target "" "p99 ms"
 for run in "${RUNS[@]}"; do
     target=$TARGET_LOGS
-    [[ $run == */traces ]] && target=$TARGET_SPANS
+    [[ $run == */traces/* ]] && target=$TARGET_SPANS
     rss_mib=$(awk -v b="${RSS[$run]:-0}" 'BEGIN { printf "%.0f", b / 1048576 }')
-    printf '%-12s %14.0f %14s %8s %8s MiB %10s MiB %6s %12s\n' "$run" "${RATE[$run]}" \
+    printf '%-20s %14.0f %14s %8s %8s MiB %10s MiB %6s %12s\n' "$run" "${RATE[$run]}" \
         "≥ $target" "$(verdict "${RATE[$run]}" "$target" min)" \
         "$rss_mib" "≤ $TARGET_RSS_MIB" "$(verdict "$rss_mib" "$TARGET_RSS_MIB" max)" "${P99[$run]}"
 done
-printf '%-12s %14.0f   (generator ceiling, http, %s, no server work)\n' sink "$SINK_RATE" "$sink_signal"
+[[ -n $SINK_RATE ]] &&
+    printf '%-20s %14.0f   (generator ceiling, http, %s, no server work)\n' sink "$SINK_RATE" "$sink_signal"
 echo "rows verified on disk: $(for r in "${RUNS[@]}"; do printf '%s=%s ' "$r" "${ROWS[$r]}"; done)"
