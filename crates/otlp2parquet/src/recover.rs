@@ -163,3 +163,114 @@ pub(crate) fn replay(dir: &Path) -> io::Result<Replay> {
         summary,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use otlp2parquet_common::Signal;
+    use otlp2parquet_handlers::Request;
+    use prost::Message;
+
+    use super::*;
+    use crate::wal::tests::TempDir;
+    use crate::wal::{Entry, Wal};
+
+    fn body(seed: u64) -> Vec<u8> {
+        otlp2parquet_proto::testing::logs_request(20, 2, seed).encode_to_vec()
+    }
+
+    fn request(body: &[u8]) -> Request<'_> {
+        Request {
+            signal: Signal::Logs,
+            content_type: Some("application/x-protobuf"),
+            content_encoding: None,
+            body,
+            received_at_ns: 7,
+        }
+    }
+
+    /// The buffer keys of a request's partitions.
+    fn keys(body: &[u8]) -> Vec<BufferKey> {
+        convert(&request(body), usize::MAX)
+            .unwrap()
+            .partitions
+            .iter()
+            .map(BufferKey::of)
+            .collect()
+    }
+
+    fn intent_for(key: &BufferKey, seqs: Vec<u64>) -> Intent {
+        Intent {
+            object: "logs/x.parquet".to_owned(),
+            table: key.table,
+            service: key.service.clone(),
+            hour: key.hour,
+            seqs,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_intent_whose_entries_all_survive_is_rewritten_and_its_rows_are_not_loose() {
+        let dir = TempDir::new("rewrite");
+        let (a, b) = (body(1), body(2));
+        let key = keys(&a)[0].clone();
+        assert_eq!(keys(&b)[0], key, "both requests fill the same two buffers");
+        let wal = Wal::start(&dir.0, Resume::default(), wal::SEGMENT_BYTES).unwrap();
+        let ea = wal.append_entry(&Entry::of(&request(&a)), 2).await.unwrap();
+        let eb = wal.append_entry(&Entry::of(&request(&b)), 2).await.unwrap();
+        let i = wal
+            .append_intent(&intent_for(&key, vec![ea.seq, eb.seq]))
+            .await
+            .unwrap();
+        wal.barrier().await;
+        let r = replay(&dir.0).unwrap();
+        assert_eq!(r.files.len(), 1);
+        let file = &r.files[0];
+        assert_eq!(file.at, i);
+        assert_eq!(file.units, vec![ea, eb]);
+        assert_eq!(file.batches.iter().map(|b| b.num_rows()).sum::<usize>(), 20);
+        // The other service's rows of both requests are loose.
+        assert_eq!(r.loose.len(), 2);
+        assert!(r.loose.iter().all(|(p, _)| BufferKey::of(p) != key));
+        // Two partitions per entry and the intent, all in one segment.
+        assert_eq!(r.resume.pending.values().sum::<usize>(), 5);
+        assert_eq!(r.resume.next_seq, i.seq + 1);
+        assert_eq!(r.summary.files_rewritten, 1);
+        assert_eq!(r.summary.rows, 40);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_intent_with_a_deleted_entry_was_stored_and_its_rows_are_skipped() {
+        let dir = TempDir::new("stored");
+        let (a, b) = (body(1), body(2));
+        let key = keys(&a)[0].clone();
+        // One segment per record.
+        let wal = Wal::start(&dir.0, Resume::default(), 16).unwrap();
+        let ea = wal.append_entry(&Entry::of(&request(&a)), 2).await.unwrap();
+        let eb = wal.append_entry(&Entry::of(&request(&b)), 2).await.unwrap();
+        wal.append_intent(&intent_for(&key, vec![ea.seq, eb.seq]))
+            .await
+            .unwrap();
+        wal.barrier().await;
+        drop(wal);
+        // The first entry's segment went: every row of it was stored, so the intent's file was.
+        let (_, first) = wal::segments(&dir.0).unwrap().remove(0);
+        std::fs::remove_file(first).unwrap();
+        let r = replay(&dir.0).unwrap();
+        assert!(r.files.is_empty());
+        assert_eq!(r.summary.intents_done, 1);
+        // Only the second entry's other-service rows are left to write.
+        assert_eq!(r.loose.len(), 1);
+        let (p, at) = &r.loose[0];
+        assert_ne!(BufferKey::of(p), key);
+        assert_eq!(*at, eb);
+        assert_eq!(r.summary.rows, 10);
+        assert_eq!(r.resume.pending.get(&eb.segment), Some(&1));
+    }
+
+    #[test]
+    fn a_missing_log_directory_replays_nothing() {
+        let r = replay(Path::new("/nonexistent/otlp2parquet-wal")).unwrap();
+        assert_eq!(r.summary, Summary::default());
+        assert!(r.loose.is_empty() && r.files.is_empty() && r.resume.pending.is_empty());
+    }
+}
