@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
 use otlp2parquet_common::config::Config;
-use otlp2parquet_handlers::{Error, ErrorKind, KeyTokens, Request};
+use otlp2parquet_handlers::{Error, ErrorKind, Failure, KeyTokens, Stored, convert};
 use otlp2parquet_writer::key::hour_bucket;
 use otlp2parquet_writer::{ParquetOptions, Partition, Storage, Table, encode_merged, object_key};
 use tokio::sync::{Notify, Semaphore};
@@ -109,6 +109,17 @@ impl Limits {
     }
 }
 
+/// Takes back an entry sent to the log but refused: a cancel record, then its reference.
+async fn withdraw(wal: &Wal, pending: crate::wal::Pending) {
+    let Ok(at) = pending.wait().await else {
+        return;
+    };
+    if let Err(e) = wal.cancel(at).await {
+        tracing::warn!(seq = at.seq, error = %e, "cannot log that a request was refused; a replay before its segment goes would store it");
+    }
+    wal.release(vec![at.segment]);
+}
+
 /// The 503 for a request that finds the buffers full.
 fn overloaded(held: u64, bound: u64) -> Error {
     Error::new(
@@ -186,54 +197,89 @@ impl Batcher {
         Ok(())
     }
 
-    /// Buffers the partitions of one request once the request as received is synced
-    /// to the write-ahead log; without a log, the same as [`Batcher::submit`]. Fails (503) when
-    /// the memory bound is reached or the log cannot take the entry; then nothing is kept.
-    pub async fn submit_logged(
-        self: &Arc<Self>,
-        partitions: Vec<Partition>,
-        request: &Request<'_>,
-    ) -> Result<(), Error> {
+    /// Whether requests go through the write-ahead log ([`Batcher::ingest_logged`]).
+    pub fn is_logged(&self) -> bool {
+        self.wal.is_some()
+    }
+
+    /// Takes one request with the write-ahead log: its entry is sent to the log at once and
+    /// converted while the log syncs; its rows are buffered, and the answer is 200, only once
+    /// both are done. A request refused after it was sent (400, 503) gets a cancel record, so
+    /// replay skips it. Runs in a task of its own, so that a client hanging up can neither
+    /// leave an entry logged but not buffered nor leak a reservation.
+    pub async fn ingest_logged(self: &Arc<Self>, entry: Entry) -> Result<Stored, Failure> {
         let Some(wal) = self.wal.clone() else {
-            return self.submit(partitions);
+            return Err(Failure {
+                format: entry.request().response_format(),
+                error: Error::new(ErrorKind::Internal, "no write-ahead log"),
+            });
         };
-        if partitions.is_empty() {
-            return Ok(());
-        }
-        let reserved = self.reserve(&partitions, true)?;
-        let entry = Entry::of(request);
+        let guess = entry.request().response_format();
         let this = Arc::clone(self);
-        // In a task of its own, so that a client hanging up mid-append can neither leave an
-        // entry logged but never buffered nor leak the reservation.
-        let task = tokio::spawn(async move {
-            match wal.append_entry(&entry, partitions.len()).await {
-                Ok(at) => {
-                    this.insert(partitions, reserved.sizes, Some(at));
-                    Ok(())
-                }
-                Err(e) => {
-                    this.unreserve(reserved.rows, reserved.bytes);
-                    this.metrics.wal_failures.fetch_add(1, Ordering::Relaxed);
-                    let why = if e.kind() == std::io::ErrorKind::StorageFull {
-                        "its disk is full"
-                    } else {
-                        "it could not be written"
-                    };
-                    Err(Error::new(
-                        ErrorKind::Unavailable,
-                        format!(
-                            "the write-ahead log did not take the request ({why}: {e}); retry later"
-                        ),
-                    ))
-                }
+        let task = tokio::spawn(async move { this.ingest_task(&wal, &entry).await });
+        task.await.unwrap_or_else(|e| {
+            Err(Failure {
+                format: guess,
+                error: Error::new(ErrorKind::Internal, format!("the request task failed: {e}")),
+            })
+        })
+    }
+
+    async fn ingest_task(
+        self: &Arc<Self>,
+        wal: &Arc<Wal>,
+        entry: &Entry,
+    ) -> Result<Stored, Failure> {
+        // One reference holds the entry's segment until its rows are in their buffers.
+        let pending = wal.send_entry(entry, 1);
+        let converted = match convert(&entry.request(), entry.limit()) {
+            Ok(c) => c,
+            Err(f) => {
+                // Answered at once; replay would refuse the entry again anyway.
+                let wal = Arc::clone(wal);
+                tokio::spawn(async move { withdraw(&wal, pending).await });
+                return Err(f);
             }
-        });
-        task.await.map_err(|e| {
-            Error::new(
-                ErrorKind::Internal,
-                format!("the write-ahead log task failed: {e}"),
-            )
-        })?
+        };
+        let (format, records, partitions) =
+            (converted.format, converted.records, converted.partitions);
+        if partitions.is_empty() {
+            let wal = Arc::clone(wal);
+            tokio::spawn(async move { withdraw(&wal, pending).await });
+            return Ok(Stored { format, records });
+        }
+        let reserved = match self.reserve(&partitions, true) {
+            Ok(r) => r,
+            Err(error) => {
+                // A 503 must not be stored by a replay (the client will send it again).
+                withdraw(wal, pending).await;
+                return Err(Failure { format, error });
+            }
+        };
+        let at = match pending.wait().await {
+            Ok(at) => at,
+            Err(e) => {
+                self.unreserve(reserved.rows, reserved.bytes);
+                self.metrics.wal_failures.fetch_add(1, Ordering::Relaxed);
+                let why = if e.kind() == std::io::ErrorKind::StorageFull {
+                    "its disk is full"
+                } else {
+                    "it could not be written"
+                };
+                let error = Error::new(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "the write-ahead log did not take the request ({why}: {e}); retry later"
+                    ),
+                );
+                return Err(Failure { format, error });
+            }
+        };
+        // The partitions' references before the partitions: a flush may release them at once.
+        wal.retain(at.segment, partitions.len());
+        self.insert(partitions, reserved.sizes, Some(at));
+        wal.release(vec![at.segment]);
+        Ok(Stored { format, records })
     }
 
     /// Counts a request's rows and memory as buffered; with `bounded`, refuses (503) when that
@@ -677,16 +723,15 @@ mod tests {
         async fn send(&self, records: usize, services: usize, seed: u64) {
             let body =
                 otlp2parquet_proto::testing::logs_request(records, services, seed).encode_to_vec();
-            let request = Request {
+            let request = otlp2parquet_handlers::Request {
                 signal: otlp2parquet_common::Signal::Logs,
                 content_type: Some("application/x-protobuf"),
                 content_encoding: None,
                 body: &body,
                 received_at_ns: 1,
             };
-            let converted = otlp2parquet_handlers::convert(&request, usize::MAX).unwrap();
             self.batcher
-                .submit_logged(converted.partitions, &request)
+                .ingest_logged(Entry::of(&request, usize::MAX))
                 .await
                 .unwrap();
         }

@@ -7,7 +7,7 @@
 //! are), so its rows are skipped. The second pass converts every entry again and sorts its
 //! partitions: into a rewritten file, skipped, or back into the buffers as rows of no file yet.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
 use std::path::Path;
 
@@ -39,8 +39,8 @@ pub(crate) struct Summary {
     pub(crate) intents_done: usize,
     pub(crate) corrupt_records: u64,
     pub(crate) torn_bytes: u64,
-    /// Entries that no longer convert (a bug, or a changed limit): their rows are dropped.
-    pub(crate) unconvertible: u64,
+    /// Entries that do not convert: requests answered with an error when they arrived.
+    pub(crate) refused: u64,
 }
 
 /// How a (entry, buffer) pair found in the log is treated.
@@ -67,6 +67,7 @@ pub(crate) fn replay(dir: &Path) -> io::Result<Replay> {
     // Pass 1: which entries exist, and the intents.
     let mut entries: HashMap<u64, u64> = HashMap::new();
     let mut intents: Vec<(Position, Intent)> = Vec::new();
+    let mut cancelled: HashSet<u64> = HashSet::new();
     for (n, path) in &segments {
         let stats = wal::read_segment(path, *n, |at, record| {
             next_seq = next_seq.max(at.seq.saturating_add(1));
@@ -75,11 +76,16 @@ pub(crate) fn replay(dir: &Path) -> io::Result<Replay> {
                     entries.insert(at.seq, at.segment);
                 }
                 Record::Intent(i) => intents.push((at, i)),
+                Record::Cancel(seq) => {
+                    cancelled.insert(seq);
+                }
             }
         })?;
         summary.corrupt_records += stats.corrupt;
         summary.torn_bytes += stats.torn_bytes;
     }
+    // A cancelled entry was answered with an error: it is no entry at all.
+    entries.retain(|seq, _| !cancelled.contains(seq));
     let mut pending: BTreeMap<u64, usize> = segments.iter().map(|(n, _)| (*n, 0)).collect();
     let mut covers: HashMap<(u64, BufferKey), Cover> = HashMap::new();
     let mut files: Vec<PendingFile> = Vec::new();
@@ -118,12 +124,18 @@ pub(crate) fn replay(dir: &Path) -> io::Result<Replay> {
             let Record::Entry(entry) = record else {
                 return;
             };
+            if cancelled.contains(&at.seq) {
+                return;
+            }
             summary.entries += 1;
-            let converted = match convert(&entry.request(), usize::MAX) {
+            // Conversion is deterministic (same bytes, arrival time and bound): an entry that
+            // fails now was answered with that error when it arrived (its cancel record did not
+            // reach the disk before the crash), so nothing acknowledged is dropped here.
+            let converted = match convert(&entry.request(), entry.limit()) {
                 Ok(c) => c,
                 Err(f) => {
-                    summary.unconvertible += 1;
-                    tracing::error!(seq = at.seq, error = %f.error, "a logged request no longer converts; its rows are dropped");
+                    summary.refused += 1;
+                    tracing::debug!(seq = at.seq, error = %f.error, "a logged request was refused when it arrived; skipped");
                     return;
                 }
             };
@@ -215,8 +227,14 @@ mod tests {
         let key = keys(&a)[0].clone();
         assert_eq!(keys(&b)[0], key, "both requests fill the same two buffers");
         let wal = Wal::start(&dir.0, Resume::default(), wal::SEGMENT_BYTES).unwrap();
-        let ea = wal.append_entry(&Entry::of(&request(&a)), 2).await.unwrap();
-        let eb = wal.append_entry(&Entry::of(&request(&b)), 2).await.unwrap();
+        let ea = wal
+            .append_entry(&Entry::of(&request(&a), usize::MAX), 2)
+            .await
+            .unwrap();
+        let eb = wal
+            .append_entry(&Entry::of(&request(&b), usize::MAX), 2)
+            .await
+            .unwrap();
         let i = wal
             .append_intent(&intent_for(&key, vec![ea.seq, eb.seq]))
             .await
@@ -245,8 +263,14 @@ mod tests {
         let key = keys(&a)[0].clone();
         // One segment per record.
         let wal = Wal::start(&dir.0, Resume::default(), 16).unwrap();
-        let ea = wal.append_entry(&Entry::of(&request(&a)), 2).await.unwrap();
-        let eb = wal.append_entry(&Entry::of(&request(&b)), 2).await.unwrap();
+        let ea = wal
+            .append_entry(&Entry::of(&request(&a), usize::MAX), 2)
+            .await
+            .unwrap();
+        let eb = wal
+            .append_entry(&Entry::of(&request(&b), usize::MAX), 2)
+            .await
+            .unwrap();
         wal.append_intent(&intent_for(&key, vec![ea.seq, eb.seq]))
             .await
             .unwrap();
@@ -265,6 +289,36 @@ mod tests {
         assert_eq!(*at, eb);
         assert_eq!(r.summary.rows, 10);
         assert_eq!(r.resume.pending.get(&eb.segment), Some(&1));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cancelled_and_refused_entries_are_skipped() {
+        let dir = TempDir::new("cancel");
+        let a = body(1);
+        let wal = Wal::start(&dir.0, Resume::default(), wal::SEGMENT_BYTES).unwrap();
+        let ea = wal
+            .append_entry(&Entry::of(&request(&a), usize::MAX), 1)
+            .await
+            .unwrap();
+        wal.cancel(ea).await.unwrap();
+        // A body that never converts, logged without its cancel (a crash in between).
+        wal.append_entry(&Entry::of(&request(b"\xff\xff garbage"), usize::MAX), 1)
+            .await
+            .unwrap();
+        // One over its bound: refused (413) when it arrived, so refused again.
+        wal.append_entry(&Entry::of(&request(&a), 16), 1)
+            .await
+            .unwrap();
+        wal.barrier().await;
+        let r = replay(&dir.0).unwrap();
+        assert!(r.loose.is_empty() && r.files.is_empty());
+        assert_eq!(r.summary.entries, 2);
+        assert_eq!(r.summary.refused, 2);
+        assert_eq!(
+            r.resume.pending.values().sum::<usize>(),
+            0,
+            "nothing holds the segment"
+        );
     }
 
     #[test]

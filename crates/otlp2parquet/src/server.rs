@@ -23,7 +23,7 @@ use crate::grpc;
 use crate::metrics::Metrics;
 use crate::recover;
 use crate::store::Store;
-use crate::wal::{self, Wal};
+use crate::wal::{self, Entry, Wal};
 
 /// How long shutdown waits for buffered rows to be written (retries included) before giving up.
 const SHUTDOWN_FLUSH_DEADLINE: Duration = Duration::from_secs(30);
@@ -110,15 +110,14 @@ pub async fn serve(config: Config) -> Result<(), String> {
                     files_already_stored = s.intents_done,
                     corrupt_records_skipped = s.corrupt_records,
                     torn_tail_bytes_skipped = s.torn_bytes,
-                    unconvertible = s.unconvertible,
+                    refused_when_received = s.refused,
                     "replaying the write-ahead log: its rows are written before new traffic is taken"
                 );
             }
-            if s.corrupt_records > 0 || s.unconvertible > 0 {
+            if s.corrupt_records > 0 {
                 tracing::warn!(
                     corrupt_records = s.corrupt_records,
-                    unconvertible = s.unconvertible,
-                    "the write-ahead log held records that could not be used; they were skipped"
+                    "the write-ahead log held corrupt records; they were skipped"
                 );
             }
             let b = Batcher::new(
@@ -358,17 +357,22 @@ async fn buffer(
         format: request.response_format(),
         error,
     })?;
+    if batcher.is_logged() {
+        return batcher
+            .ingest_logged(Entry::of(request, limit))
+            .await
+            .inspect_err(|f| {
+                tracing::debug!(%signal, error = %f.error, "request refused");
+            });
+    }
     let converted = convert(request, limit).inspect_err(|f| {
         tracing::debug!(%signal, error = %f.error, "request rejected");
     })?;
     let (format, records) = (converted.format, converted.records);
-    batcher
-        .submit_logged(converted.partitions, request)
-        .await
-        .map_err(|error| {
-            tracing::debug!(%signal, %error, "request refused");
-            Failure { format, error }
-        })?;
+    batcher.submit(converted.partitions).map_err(|error| {
+        tracing::debug!(%signal, %error, "request refused: buffers full");
+        Failure { format, error }
+    })?;
     Ok(Stored { format, records })
 }
 

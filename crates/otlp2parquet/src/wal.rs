@@ -20,9 +20,11 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
+use bytes::Bytes;
 use otlp2parquet_common::Signal;
 use otlp2parquet_handlers::Request;
 use otlp2parquet_writer::Table;
@@ -37,6 +39,7 @@ const GROUP_BYTES: usize = 16 << 20;
 const HEADER: usize = 8;
 const KIND_ENTRY: u8 = 1;
 const KIND_INTENT: u8 = 2;
+const KIND_CANCEL: u8 = 3;
 /// Kind byte + sequence number, at the start of every payload.
 const PREFIX: usize = 9;
 
@@ -49,61 +52,88 @@ pub struct Position {
     pub seq: u64,
 }
 
-/// A logged request, owned.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A logged request: its record payload, shared between the log thread that writes it and the
+/// request task that converts it, and where its fields lie in it.
+#[derive(Debug, Clone)]
 pub struct Entry {
+    payload: Bytes,
     signal: Signal,
-    content_type: Option<String>,
-    content_encoding: Option<String>,
     received_at_ns: i64,
-    body: Vec<u8>,
+    /// `request.max_payload_bytes` when it was received: replay decodes under the same bound.
+    limit: u64,
+    content_type: Option<Range<usize>>,
+    content_encoding: Option<Range<usize>>,
+    body: usize,
 }
 
 impl Entry {
-    /// The request as it will be logged.
-    pub fn of(request: &Request<'_>) -> Entry {
+    /// The request as it will be logged (one copy of the body).
+    pub fn of(request: &Request<'_>, limit: usize) -> Entry {
+        let mut out = prefix(KIND_ENTRY, request.body.len() + 64);
+        out.push(signal_code(request.signal));
+        out.extend_from_slice(&request.received_at_ns.to_le_bytes());
+        out.extend_from_slice(&(limit as u64).to_le_bytes());
+        let content_type = put_opt_str(&mut out, request.content_type);
+        let content_encoding = put_opt_str(&mut out, request.content_encoding);
+        let body = out.len();
+        out.extend_from_slice(request.body);
         Entry {
+            payload: Bytes::from(out),
             signal: request.signal,
-            content_type: request.content_type.map(str::to_owned),
-            content_encoding: request.content_encoding.map(str::to_owned),
             received_at_ns: request.received_at_ns,
-            body: request.body.to_vec(),
+            limit: limit as u64,
+            content_type,
+            content_encoding,
+            body,
         }
     }
 
-    /// The request again, for replay.
+    /// The request again (for conversion, at once or at replay).
     pub fn request(&self) -> Request<'_> {
+        let text = |r: &Option<Range<usize>>| {
+            r.clone()
+                .and_then(|r| self.payload.get(r))
+                .and_then(|b| std::str::from_utf8(b).ok())
+        };
         Request {
             signal: self.signal,
-            content_type: self.content_type.as_deref(),
-            content_encoding: self.content_encoding.as_deref(),
-            body: &self.body,
+            content_type: text(&self.content_type),
+            content_encoding: text(&self.content_encoding),
+            body: self.payload.get(self.body..).unwrap_or_default(),
             received_at_ns: self.received_at_ns,
         }
     }
 
-    fn payload(&self) -> Vec<u8> {
-        let mut out = prefix(KIND_ENTRY, self.body.len() + 64);
-        out.push(signal_code(self.signal));
-        out.extend_from_slice(&self.received_at_ns.to_le_bytes());
-        put_opt_str(&mut out, self.content_type.as_deref());
-        put_opt_str(&mut out, self.content_encoding.as_deref());
-        out.extend_from_slice(&self.body);
-        out
+    /// The payload bound the request was received under.
+    pub fn limit(&self) -> usize {
+        usize::try_from(self.limit).unwrap_or(usize::MAX)
     }
 
-    fn parse(mut r: Reader<'_>) -> Option<Entry> {
+    fn parse(payload: &[u8]) -> Option<Entry> {
+        let mut r = Reader(payload, 0);
+        r.u8()?;
+        r.array::<8>()?;
         let signal = signal_of(r.u8()?)?;
         let received_at_ns = i64::from_le_bytes(r.array()?);
-        let content_type = r.opt_str()?;
-        let content_encoding = r.opt_str()?;
+        let limit = u64::from_le_bytes(r.array()?);
+        let content_type = r.opt_range()?;
+        let content_encoding = r.opt_range()?;
         Some(Entry {
+            payload: Bytes::copy_from_slice(payload),
             signal,
+            received_at_ns,
+            limit,
             content_type,
             content_encoding,
-            received_at_ns,
-            body: r.rest().to_vec(),
+            body: r.1,
         })
+    }
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Entry) -> bool {
+        // Everything but the sequence number slot.
+        self.payload.get(PREFIX..) == other.payload.get(PREFIX..)
     }
 }
 
@@ -136,6 +166,8 @@ impl Intent {
     }
 
     fn parse(mut r: Reader<'_>) -> Option<Intent> {
+        r.u8()?;
+        r.array::<8>()?;
         let table = Table::ALL.get(usize::from(r.u8()?)).copied()?;
         let hour = i64::from_le_bytes(r.array()?);
         let service = r.opt_str()??;
@@ -165,6 +197,8 @@ pub enum Record {
     Entry(Entry),
     /// A file that was about to be written.
     Intent(Intent),
+    /// The entry with this sequence number was refused after all (never acknowledged).
+    Cancel(u64),
 }
 
 /// What reading one segment found besides its records.
@@ -244,12 +278,13 @@ pub fn read_segment(
 }
 
 fn parse(payload: &[u8]) -> Option<(u64, Record)> {
-    let mut r = Reader(payload);
+    let mut r = Reader(payload, 0);
     let kind = r.u8()?;
     let seq = u64::from_le_bytes(r.array()?);
     let record = match kind {
-        KIND_ENTRY => Record::Entry(Entry::parse(r)?),
-        KIND_INTENT => Record::Intent(Intent::parse(r)?),
+        KIND_ENTRY => Record::Entry(Entry::parse(payload)?),
+        KIND_INTENT => Record::Intent(Intent::parse(Reader(payload, 0))?),
+        KIND_CANCEL => Record::Cancel(u64::from_le_bytes(r.array()?)),
         _ => return None,
     };
     Some((seq, record))
@@ -258,11 +293,13 @@ fn parse(payload: &[u8]) -> Option<(u64, Record)> {
 /// What the log thread is asked to do.
 enum Msg {
     Append {
-        payload: Vec<u8>,
+        payload: Bytes,
         /// References the record holds on its segment until released.
         refs: usize,
         reply: oneshot::Sender<io::Result<Position>>,
     },
+    /// More references on a segment.
+    Retain { segment: u64, refs: usize },
     /// One reference off each listed segment.
     Release(Vec<u64>),
     /// Answered once everything sent before it is done.
@@ -321,26 +358,45 @@ impl Wal {
         Ok(Wal { tx })
     }
 
-    /// Appends a request holding `partitions` references and waits until it is synced.
-    pub async fn append_entry(&self, entry: &Entry, partitions: usize) -> io::Result<Position> {
-        self.append(entry.payload(), partitions).await
+    /// Queues a request for the log, holding `refs` references on its segment, without
+    /// waiting; [`Pending::wait`] returns once it is synced.
+    pub fn send_entry(&self, entry: &Entry, refs: usize) -> Pending {
+        self.send(entry.payload.clone(), refs)
+    }
+
+    /// Appends a request holding `refs` references and waits until it is synced.
+    #[cfg(test)]
+    pub async fn append_entry(&self, entry: &Entry, refs: usize) -> io::Result<Position> {
+        self.send_entry(entry, refs).wait().await
     }
 
     /// Appends an intent (holding one reference until released) and waits until it is synced.
     pub async fn append_intent(&self, intent: &Intent) -> io::Result<Position> {
-        self.append(intent.payload(), 1).await
+        self.send(Bytes::from(intent.payload()), 1).wait().await
     }
 
-    async fn append(&self, payload: Vec<u8>, refs: usize) -> io::Result<Position> {
+    /// Marks the entry at `at` as refused (replay skips it) and waits until that is synced.
+    pub async fn cancel(&self, at: Position) -> io::Result<Position> {
+        let mut payload = prefix(KIND_CANCEL, 17);
+        payload.extend_from_slice(&at.seq.to_le_bytes());
+        self.send(Bytes::from(payload), 0).wait().await
+    }
+
+    fn send(&self, payload: Bytes, refs: usize) -> Pending {
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(Msg::Append {
-                payload,
-                refs,
-                reply,
-            })
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        let sent = self.tx.send(Msg::Append {
+            payload,
+            refs,
+            reply,
+        });
+        Pending(sent.map(|()| answer).map_err(|_| stopped()))
+    }
+
+    /// Adds `refs` references on `segment` (before the rows they stand for can be released).
+    pub fn retain(&self, segment: u64, refs: usize) {
+        if refs > 0 && self.tx.send(Msg::Retain { segment, refs }).is_err() {
+            tracing::error!("the write-ahead log thread is gone; its segments stay until restart");
+        }
     }
 
     /// Drops one reference from each segment in `segments` (a written file's entries and its
@@ -357,6 +413,16 @@ impl Wal {
         if self.tx.send(Msg::Barrier(done)).is_ok() {
             let _ = wait.await;
         }
+    }
+}
+
+/// An append on its way to the log.
+pub struct Pending(io::Result<oneshot::Receiver<io::Result<Position>>>);
+
+impl Pending {
+    /// Waits until the record is synced; its position.
+    pub async fn wait(self) -> io::Result<Position> {
+        self.0?.await.map_err(|_| stopped())?
     }
 }
 
@@ -386,7 +452,7 @@ struct Log {
     segment_bytes: u64,
 }
 
-type Append = (Vec<u8>, usize, oneshot::Sender<io::Result<Position>>);
+type Append = (Bytes, usize, oneshot::Sender<io::Result<Position>>);
 
 impl Log {
     fn run(mut self, rx: &mpsc::Receiver<Msg>) {
@@ -411,6 +477,11 @@ impl Log {
                     } => {
                         bytes += payload.len() + HEADER;
                         appends.push((payload, refs, reply));
+                    }
+                    Msg::Retain { segment, refs } => {
+                        if let Some(s) = self.segments.get_mut(&segment) {
+                            s.pending += refs;
+                        }
                     }
                     Msg::Release(segments) => self.release(&segments),
                     // Everything before the barrier has been received; appends in this group
@@ -479,17 +550,17 @@ impl Log {
         for (i, (payload, _, _)) in appends.iter().enumerate() {
             let seq = first_seq + i as u64;
             buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+            // The payload's sequence number is filled in here, where the order is decided
+            // (the payload itself is shared with the request task, so it is not patched).
+            let kind = payload.first().copied().unwrap_or_default();
+            let tail = payload.get(PREFIX..).unwrap_or_default();
             let mut hasher = crc32fast::Hasher::new();
-            // The payload's sequence number is filled in here, where the order is decided.
-            let (head, tail) = payload.split_at(PREFIX.min(payload.len()));
-            let mut head = head.to_vec();
-            if let Some(slot) = head.get_mut(1..PREFIX) {
-                slot.copy_from_slice(&seq.to_le_bytes());
-            }
-            hasher.update(&head);
+            hasher.update(&[kind]);
+            hasher.update(&seq.to_le_bytes());
             hasher.update(tail);
             buf.extend_from_slice(&hasher.finalize().to_le_bytes());
-            buf.extend_from_slice(&head);
+            buf.push(kind);
+            buf.extend_from_slice(&seq.to_le_bytes());
             buf.extend_from_slice(tail);
         }
         let written = self.write(&buf);
@@ -618,16 +689,25 @@ fn prefix(kind: u8, capacity: usize) -> Vec<u8> {
     out
 }
 
-fn put_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+/// Appends an optional string (u16 length, `u16::MAX` for none); returns where its bytes lie.
+fn put_opt_str(out: &mut Vec<u8>, s: Option<&str>) -> Option<Range<usize>> {
     match s {
-        // Header values and keys are far below 64 KiB; longer ones are cut, never panicked on.
+        // Header values and keys are far below 64 KiB; longer ones are cut at a character
+        // boundary, never panicked on.
         Some(s) => {
-            let bytes = s.as_bytes();
-            let len = bytes.len().min(usize::from(u16::MAX - 1));
+            let mut len = s.len().min(usize::from(u16::MAX - 1));
+            while !s.is_char_boundary(len) {
+                len -= 1;
+            }
             out.extend_from_slice(&(len as u16).to_le_bytes());
-            out.extend_from_slice(bytes.get(..len).unwrap_or_default());
+            let start = out.len();
+            out.extend_from_slice(s.as_bytes().get(..len).unwrap_or_default());
+            Some(start..start + len)
         }
-        None => out.extend_from_slice(&u16::MAX.to_le_bytes()),
+        None => {
+            out.extend_from_slice(&u16::MAX.to_le_bytes());
+            None
+        }
     }
 }
 
@@ -651,13 +731,14 @@ fn table_code(table: Table) -> u8 {
         .unwrap_or(u8::MAX)
 }
 
-/// A cursor over a payload; every read is checked.
-struct Reader<'a>(&'a [u8]);
+/// A cursor over a payload (and how far it is in); every read is checked.
+struct Reader<'a>(&'a [u8], usize);
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let (head, tail) = self.0.split_at_checked(n)?;
         self.0 = tail;
+        self.1 += n;
         Some(head)
     }
 
@@ -667,6 +748,18 @@ impl<'a> Reader<'a> {
 
     fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
         self.take(N)?.try_into().ok()
+    }
+
+    /// Where an optional UTF-8 string lies: `Some(None)` when absent, `None` when malformed.
+    fn opt_range(&mut self) -> Option<Option<Range<usize>>> {
+        let len = u16::from_le_bytes(self.array()?);
+        if len == u16::MAX {
+            return Some(None);
+        }
+        let start = self.1;
+        let bytes = self.take(usize::from(len))?;
+        std::str::from_utf8(bytes).ok()?;
+        Some(Some(start..start + usize::from(len)))
     }
 
     /// `Some(None)` for an absent string, `None` when the payload is malformed.
@@ -711,14 +804,19 @@ pub(crate) mod tests {
         }
     }
 
-    fn entry(body: &[u8]) -> Entry {
-        Entry {
+    fn entry_with(body: &[u8], content_type: Option<&str>) -> Entry {
+        let request = Request {
             signal: Signal::Traces,
-            content_type: Some("application/x-protobuf".to_owned()),
-            content_encoding: None,
+            content_type,
+            content_encoding: Some("gzip"),
+            body,
             received_at_ns: 1_700_000_000_123_456_789,
-            body: body.to_vec(),
-        }
+        };
+        Entry::of(&request, 4096)
+    }
+
+    fn entry(body: &[u8]) -> Entry {
+        entry_with(body, Some("application/x-protobuf"))
     }
 
     fn intent(seqs: Vec<u64>) -> Intent {
@@ -750,8 +848,7 @@ pub(crate) mod tests {
         let wal = Wal::start(&dir.0, Resume::default(), SEGMENT_BYTES).unwrap();
         let a = wal.append_entry(&entry(b"first"), 2).await.unwrap();
         let b = wal.append_intent(&intent(vec![a.seq])).await.unwrap();
-        let mut none = entry(b"");
-        none.content_type = None;
+        let none = entry_with(b"", None);
         let c = wal.append_entry(&none, 1).await.unwrap();
         assert!(a.seq < b.seq && b.seq < c.seq);
         let (records, stats) = read_all(&dir.0);
@@ -771,7 +868,14 @@ pub(crate) mod tests {
             ] => {
                 assert_eq!((*pa, *pb, *pc), (a, b, c));
                 assert_eq!(ea, &entry(b"first"));
-                assert_eq!(ea.request().body, b"first");
+                let r = ea.request();
+                assert_eq!(r.body, b"first");
+                assert_eq!(r.signal, Signal::Traces);
+                assert_eq!(r.content_type, Some("application/x-protobuf"));
+                assert_eq!(r.content_encoding, Some("gzip"));
+                assert_eq!(r.received_at_ns, 1_700_000_000_123_456_789);
+                assert_eq!(ea.limit(), 4096);
+                assert_eq!(ec.request().content_type, None);
                 assert_eq!(ib, &intent(vec![a.seq]));
                 assert_eq!(ec, &none);
             }
@@ -802,8 +906,8 @@ pub(crate) mod tests {
         let mut bodies: Vec<u32> = records
             .iter()
             .map(|(_, r)| match r {
-                Record::Entry(e) => u32::from_le_bytes(e.body.clone().try_into().unwrap()),
-                Record::Intent(_) => panic!("no intents were written"),
+                Record::Entry(e) => u32::from_le_bytes(e.request().body.try_into().unwrap()),
+                other => panic!("only entries were written: {other:?}"),
             })
             .collect();
         bodies.sort_unstable();
@@ -831,7 +935,7 @@ pub(crate) mod tests {
         assert_eq!(stats.corrupt, 1);
         assert!(stats.torn_bytes > 0);
         match &records[..] {
-            [(_, Record::Entry(e))] => assert_eq!(e.body, b"aaaa"),
+            [(_, Record::Entry(e))] => assert_eq!(e.request().body, b"aaaa"),
             other => panic!("unexpected records {other:?}"),
         }
         // Garbage where a header should be is a torn tail too, never a panic.
