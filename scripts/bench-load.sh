@@ -9,7 +9,7 @@
 # Environment: LOAD_SIGNAL (default "logs traces"), LOAD_TRANSPORT ("http", "grpc" or
 # "http grpc"; default http), LOAD_DURABILITY ("wal", "memory" or "wal memory": the server's
 # batch.durability; default wal), LOAD_CONNECTIONS (16), LOAD_DURATION (20s), LOAD_WARMUP (3s),
-# LOAD_KEEP=1 keeps the temporary directory.
+# LOAD_GZIP=1 sends gzip-compressed bodies, LOAD_KEEP=1 keeps the temporary directory.
 # LOAD_SOAK=1 (make bench-soak) also samples the server's RSS every 10 s and fails when it
 # passes the RSS target, when any request is refused (even with 503) or when the write-ahead
 # log still holds segments after the final flush.
@@ -120,8 +120,10 @@ for durability in $DURABILITIES; do
 for transport in $TRANSPORTS; do
 for signal in $SIGNALS; do
     run=$transport/$signal/$durability
+    # A mode listed twice (LOAD_DURABILITY="wal memory wal memory") is a second run.
+    [[ -n ${ROWS[$run]:-} ]] && run=$run#2
     RUNS+=("$run")
-    dir=$WORK/$transport-$signal-$durability
+    dir=$WORK/${#RUNS[@]}-$transport-$signal-$durability
     mkdir -p "$dir/data"
     port=$("$LOADGEN" free-port)
     gport=$("$LOADGEN" free-port)
@@ -142,7 +144,9 @@ for signal in $SIGNALS; do
 
     echo "== $run: server pid $server on 127.0.0.1:$port (gRPC $gport), $CONNECTIONS connections, $DURATION"
     status=0
-    "$LOADGEN" run "${target[@]}" --signal "$signal" \
+    gzip=()
+    [[ ${LOAD_GZIP:-0} == 1 ]] && gzip=(--gzip)
+    "$LOADGEN" run "${target[@]}" --signal "$signal" "${gzip[@]}" \
         --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" \
         --server-pid "$server" | tee "$dir/run.txt" || status=$?
     json=$(tail -n 1 "$dir/run.txt")
