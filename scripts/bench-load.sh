@@ -11,7 +11,8 @@
 # batch.durability; default wal), LOAD_CONNECTIONS (16), LOAD_DURATION (20s), LOAD_WARMUP (3s),
 # LOAD_GZIP=1 sends gzip-compressed bodies, LOAD_KEEP=1 keeps the temporary directory.
 # LOAD_SOAK=1 (make bench-soak) also samples the server's RSS every 10 s and fails when it
-# passes the RSS target, when any request is refused (even with 503) or when the write-ahead
+# passes the RSS target, when any request gets an error response (503 included: a soak runs a
+# sustainable load, 4 connections by default, not the saturating one) or when the write-ahead
 # log still holds segments after the final flush.
 # Fails on a row-count mismatch, on errors other than back-pressure (429/503), or when the
 # server does not exit cleanly; missing a throughput or memory target is only reported.
@@ -162,6 +163,8 @@ for signal in $SIGNALS; do
     if [[ $SOAK == 1 ]]; then
         rejected=$(field "$json" rejected_records)
         [[ ${rejected:-0} == 0 ]] || die "$run: $rejected records refused during the soak"
+        errors=$(sed -n 's/.*"errors":{\([^}]*\)}.*/\1/p' <<<"$json")
+        [[ -z $errors ]] || die "$run: error responses during the soak: {$errors}"
         left=$(find "$dir/data/_wal" -name '*.wal' 2>/dev/null | wc -l)
         [[ $left == 0 ]] || die "$run: $left write-ahead log segments left after the final flush"
         files=$(find "$dir/data" -name '*.parquet' | wc -l)
