@@ -18,7 +18,7 @@ FUZZ=$ROOT/fuzz
 CARGO_FUZZ_VERSION=0.13.2
 FUZZ_SECONDS=${FUZZ_SECONDS:-600}
 SMOKE_SECONDS=${SMOKE_SECONDS:-20}
-ALL_TARGETS=(decode_protobuf decode_json handler)
+ALL_TARGETS=(decode_protobuf decode_json handler wal_records)
 read -r -a TARGET_LIST <<<"${TARGETS:-${ALL_TARGETS[*]}}"
 
 export RUSTUP_TOOLCHAIN=stable RUSTC_BOOTSTRAP=1
@@ -60,13 +60,33 @@ prefixed() {
   if [ -n "$file" ]; then cat "$file" >>"$out"; fi
 }
 
+# wal_records seeds from a segment file (byte 0: 0 records after the magic, 1 the whole file,
+# 2 one record payload): the file, its records, each record's payload and an empty segment.
+wal_seeds() {
+  local seg=$1 out=$2 size off=8 len i=0 b0 b1 b2 b3
+  prefixed "$out/segment" "$seg" 1
+  prefixed "$out/records" "" 0
+  tail -c +9 "$seg" >>"$out/records"
+  prefixed "$out/empty" "" 0
+  size=$(wc -c <"$seg")
+  # Each record is len (u32 LE) | crc32 | payload.
+  while [ $((off + 8)) -le "$size" ]; do
+    read -r b0 b1 b2 b3 <<<"$(od -An -tu1 -j "$off" -N4 "$seg")"
+    len=$((b0 | b1 << 8 | b2 << 16 | b3 << 24))
+    prefixed "$out/payload-$i" "" 2
+    tail -c +$((off + 9)) "$seg" | head -c "$len" >>"$out/payload-$i"
+    off=$((off + 8 + len))
+    i=$((i + 1))
+  done
+}
+
 # Seed corpora from the request fixtures of testdata/ (regenerated, never committed): each
 # fixture behind the selector bytes its target reads. Crashes found earlier live in
 # fuzz/regressions/<target>/ (committed) and are run as seeds too.
 seeds() {
   local dir=$FUZZ/corpus/seeds
   rm -rf "$dir"
-  mkdir -p "$dir/decode_protobuf" "$dir/decode_json" "$dir/handler"
+  mkdir -p "$dir/decode_protobuf" "$dir/decode_json" "$dir/handler" "$dir/wal_records"
   local f name sig
   for f in "$ROOT"/testdata/otlp/*.pb "$ROOT"/testdata/equiv/*.pb; do
     name=$(basename "$(dirname "$f")")-$(basename "$f")
@@ -95,6 +115,7 @@ seeds() {
     prefixed "$dir/handler/text-plain-$sig" "$ROOT/testdata/otlp/log.json" "$sig" 8 0
     prefixed "$dir/handler/brotli-$sig" "$ROOT/testdata/otlp/log.json" "$sig" 3 7
   done
+  wal_seeds "$ROOT/testdata/wal/segment.wal" "$dir/wal_records"
   log "seeds: $(find "$dir" -type f | wc -l) files in $dir"
 }
 
