@@ -1,11 +1,12 @@
-# otlp2parquet developer workflow (SPEC §8). `make test` is what CI runs.
+# otlp2parquet developer workflow (README.md#development). `make test` is what CI runs.
 SHELL := /bin/bash
 CARGO ?= cargo
-LIB_CRATES := -p otlp2parquet-proto -p otlp2parquet-common -p otlp2parquet-writer -p otlp2parquet-handlers
+LIB_CRATES := -p otlp2parquet-proto -p otlp2parquet-common -p otlp2parquet-writer -p otlp2parquet-handlers \
+              -p otlp2parquet-batch
 export TEST_PYTHON ?= $(CURDIR)/.venv/bin/python
 FUZZ_SECONDS ?= 600
 
-.PHONY: dev deps pre-commit fmt clippy check test test-unit test-e2e bench bench-load bench-soak serve \
+.PHONY: dev deps pre-commit fmt clippy check test test-unit test-e2e bench bench-load bench-soak \
         build-lambda wasm-full wasm-size wasm-profile fuzz
 
 ## dev: install the commit-msg hook and every tool the tests need
@@ -27,7 +28,8 @@ fmt:
 clippy:
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 
-## check: the four library crates build natively and for wasm32 with zero clippy warnings
+## check: the platform-neutral library crates (the batch core included) build natively and for
+## wasm32 with zero clippy warnings
 check: deps
 	$(CARGO) clippy $(LIB_CRATES) --all-targets -- -D warnings
 	$(CARGO) clippy $(LIB_CRATES) --target wasm32-unknown-unknown -- -D warnings
@@ -40,17 +42,20 @@ test: deps fmt check clippy
 	./scripts/wasm.sh size
 	./scripts/fuzz.sh smoke
 
+## test-unit: every test but the end-to-end ones (no external tool needed; same as a plain
+## `cargo test --workspace`, plus the optional features' unit tests)
 test-unit:
-	$(CARGO) test --workspace --all-targets --all-features --exclude otlp2parquet -- --skip e2e::
+	$(CARGO) test --workspace --all-targets --all-features -- --skip e2e::
 
 ## test-e2e: only the end-to-end tests: the server binary on a real port, the Lambda under
 ## `cargo lambda watch`, the Worker in workerd; ClickHouse (chdb), DuckDB and the reference
 ## implementation reading our files back
 test-e2e: deps
-	$(CARGO) test -p otlp2parquet-handlers --test tests e2e::
-	$(CARGO) test -p otlp2parquet --test tests
-	$(CARGO) test -p otlp2parquet-lambda --test tests e2e::
-	$(CARGO) test -p otlp2parquet-cloudflare --test tests e2e::
+	$(CARGO) test -p otlp2parquet-handlers --features e2e --test tests e2e::
+	$(CARGO) test -p otlp2parquet-writer --features e2e --test tests e2e::
+	$(CARGO) test -p otlp2parquet --features e2e e2e::
+	$(CARGO) test -p otlp2parquet-lambda --features e2e --test tests e2e::
+	$(CARGO) test -p otlp2parquet-cloudflare --features e2e --test tests e2e::
 
 ## bench: criterion benches of the pure core (decode, convert, encode, end to end)
 bench:

@@ -1,6 +1,7 @@
-//! Configuration from Worker vars and secrets (SPEC §2). A Worker has no process environment
-//! and no file system: every `OTLP2PARQUET_*` binding (a `[vars]` entry or a secret) plays the
-//! role of an environment variable, and `OTLP2PARQUET_CONFIG_CONTENT` that of the TOML file.
+//! Configuration from Worker vars and secrets (docs/configuration.md#sources-and-precedence).
+//! A Worker has no process environment and no file system: every `OTLP2PARQUET_*` binding (a
+//! `[vars]` entry or a secret) plays the role of an environment variable, and
+//! `OTLP2PARQUET_CONFIG_CONTENT` that of the TOML file.
 
 use otlp2parquet_common::config::{
     Backend, Config, ENV_CONFIG_CONTENT, ENV_CONFIG_PATH, FIELDS, Sources,

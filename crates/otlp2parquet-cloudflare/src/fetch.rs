@@ -1,5 +1,6 @@
-//! The Worker entry point: `fetch` → [`Exchange`] → [`respond`] → Worker `Response`, with the
-//! R2 binding as the [`Storage`]. Built for wasm32 only.
+//! The Worker entry point: `fetch` → [`Head`] → [`admit`] → body read up to the admitted
+//! bound → [`Export::ingest`](otlp2parquet_handlers::Export::ingest) → Worker `Response`, with
+//! the R2 binding as the [`Storage`] behind [`StoreEach`]. Built for wasm32 only.
 //!
 //! Nothing here returns `Err` to the runtime (which would surface as a thrown exception and a
 //! bare 500): a bad configuration, an unreadable body or a failing R2 write all become OTLP
@@ -10,16 +11,16 @@ use std::pin::pin;
 use std::sync::OnceLock;
 
 use futures_core::Stream;
-use otlp2parquet_handlers::body::format_of_content_type;
+use otlp2parquet_handlers::body::Capped;
 use otlp2parquet_handlers::{
-    Config, ErrorKind, Exchange, Format, KeyTokens, error_response, respond,
+    Admission, Config, ErrorKind, Head, KeyTokens, Probes, StoreEach, admit, error_response,
+    reply_format,
 };
 use otlp2parquet_writer::{Storage, StorageError, StorageErrorKind};
 use worker::js_sys::{self, Function, Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::{Bucket, Context, Env, Headers, Request, Response, event};
 
-use crate::body::{Capped, is_read, refuse_declared};
 use crate::log::{ConsoleSubscriber, parse_level};
 
 /// What one isolate keeps between requests: the configuration (or why it is unusable) and the
@@ -139,16 +140,17 @@ async fn answer(mut req: Request, env: &Env) -> otlp2parquet_handlers::Response 
     let received_at_ns = (js_sys::Date::now() * 1e6) as i64;
     let headers = req.headers().clone();
     let header = |name: &str| headers.get(name).ok().flatten();
-    let (content_type, content_encoding, authorization) = (
+    let (content_type, content_encoding, content_length, authorization) = (
         header("content-type"),
         header("content-encoding"),
+        header("content-length"),
         header("authorization"),
     );
     let config = match &isolate(env).config {
         Ok(config) => config,
         Err(e) => {
             return error_response(
-                response_format(content_type.as_deref()),
+                reply_format(content_type.as_deref()),
                 ErrorKind::Internal,
                 format!("otlp2parquet worker configuration is invalid: {e}"),
             );
@@ -157,36 +159,29 @@ async fn answer(mut req: Request, env: &Env) -> otlp2parquet_handlers::Response 
     // `web_sys` keeps the method as sent; `worker::Method` maps unknown ones to GET.
     let method = req.inner().method();
     let path = req.path();
-    let limit = config.request.max_payload_bytes;
-    let body = if is_read(&method, &path, authorization.as_deref(), config) {
-        if let Some(refused) = refuse_declared(
-            content_type.as_deref(),
-            header("content-length").as_deref(),
-            limit,
-        ) {
-            return refused;
-        }
-        match read_body(&mut req, limit).await {
-            Ok(body) => body,
-            Err(e) => {
-                return error_response(
-                    response_format(content_type.as_deref()),
-                    ErrorKind::InvalidRequest,
-                    format!("reading request body: {e}"),
-                );
-            }
-        }
-    } else {
-        Vec::new()
-    };
-    let exchange = Exchange {
+    let head = Head {
         method: &method,
         path: &path,
         content_type: content_type.as_deref(),
         content_encoding: content_encoding.as_deref(),
+        content_length: content_length.as_deref(),
         authorization: authorization.as_deref(),
-        body: &body,
-        received_at_ns,
+    };
+    let export = match admit(&head, config, Probes::Unserved) {
+        Admission::Export(export) => export,
+        Admission::Answer(outcome) => return outcome.into_response(),
+        // Not returned for `Probes::Unserved`.
+        Admission::Probe(_) => {
+            return error_response(
+                reply_format(head.content_type),
+                ErrorKind::NotFound,
+                "no such route",
+            );
+        }
+    };
+    let body = match read_body(&mut req, export.read_limit()).await {
+        Ok(body) => body,
+        Err(e) => return export.unreadable(&e).into_response(),
     };
     let storage = R2 {
         bucket: env.bucket(&config.storage.r2.binding).map_err(|e| {
@@ -197,24 +192,25 @@ async fn answer(mut req: Request, env: &Env) -> otlp2parquet_handlers::Response 
             )
         }),
     };
-    let seed = isolate(env).tokens.next(received_at_ns);
-    respond(&exchange, config, seed, &storage).await.response
+    let sink = StoreEach {
+        storage: &storage,
+        config,
+        token_seed: isolate(env).tokens.next(received_at_ns),
+    };
+    export
+        .ingest(&body, received_at_ns, &sink)
+        .await
+        .into_response()
 }
 
-fn response_format(content_type: Option<&str>) -> Format {
-    content_type
-        .and_then(format_of_content_type)
-        .unwrap_or(Format::Json)
-}
-
-/// Reads the body up to one byte past `limit` (see [`Capped`]); a request without a body
-/// reads as empty.
+/// Reads at most `limit` body bytes (see [`Capped`]); a request without a body reads as
+/// empty.
 async fn read_body(req: &mut Request, limit: usize) -> worker::Result<Vec<u8>> {
     let Ok(stream) = req.stream() else {
         return Ok(Vec::new());
     };
     let mut stream = pin!(stream);
-    let mut body = Capped::new(limit);
+    let mut body = Capped::new(limit.saturating_sub(1));
     while let Some(chunk) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
         if !body.push(&chunk?) {
             break;

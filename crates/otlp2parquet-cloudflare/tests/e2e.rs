@@ -8,8 +8,8 @@ use std::time::Duration;
 use otlp2parquet_testkit::{check_key, fixture, gzip, parquet_rows, python, repo_root};
 
 use crate::util::{
-    TempDir, Worker, WranglerDev, build, build_lock, content_type, crate_dir, fixture_names,
-    otlp2parquet_cli, signal_path,
+    Worker, WranglerDev, build, build_lock, content_type, crate_dir, fixture_names,
+    otlp2parquet_cli, signal_path, temp_dir,
 };
 
 /// What an export answers with 200: an empty `Export*ServiceResponse` in the request's encoding.
@@ -41,14 +41,14 @@ fn python_ok(script: &str, args: &[&str]) -> String {
     stdout
 }
 
-/// Every fixture as protobuf, JSON and JSONL: 200 with the OTLP body, keys per SPEC §5, and
+/// Every fixture as protobuf, JSON and JSONL: 200 with the OTLP body, keys per docs/keys.md, and
 /// files equal to the reference implementation's, loadable into ClickHouse and DuckDB. The
 /// gzip-compressed requests store exactly the same rows.
 #[test]
 fn every_signal_and_encoding_is_written_to_r2_as_the_reference_says() {
     let mut worker = Worker::start(&[]);
-    let out = TempDir::new("fixtures");
-    let gz = TempDir::new("gzip");
+    let out = temp_dir("fixtures");
+    let gz = temp_dir("gzip");
     for name in fixture_names() {
         let body = fixture(&name);
         let headers = [("content-type", content_type(&name))];
@@ -129,7 +129,7 @@ fn auth_from_secrets() {
         assert_eq!(reply.status, 401, "{auth:?}: {}", reply.text());
         assert!(reply.header("www-authenticate").is_some(), "{auth:?}");
     }
-    let dir = TempDir::new("auth");
+    let dir = temp_dir("auth");
     assert!(worker.take_objects(&dir.0.join("denied")).is_empty());
     // "dXNlcjpwYXNz" is base64("user:pass").
     for (n, auth) in ["Bearer s3cret-token", "Basic dXNlcjpwYXNz"]
@@ -154,7 +154,7 @@ fn errors_are_otlp_answers_and_write_nothing() {
         ("OTLP2PARQUET_MAX_PAYLOAD_BYTES", "65536"),
         ("OTLP2PARQUET_STORAGE_PREFIX", "otel/"),
     ]);
-    let dir = TempDir::new("errors");
+    let dir = temp_dir("errors");
     let invalid = repo_root().join("testdata/otlp/invalid");
     let mut names: Vec<String> = std::fs::read_dir(&invalid)
         .unwrap()
@@ -256,7 +256,7 @@ fn errors_are_otlp_answers_and_write_nothing() {
 fn generated_wrangler_toml_builds_and_serves_the_worker() {
     // The Miniflare tests' build/ is finished before wrangler's worker-build rewrites it.
     build();
-    let dir = TempDir::new("wrangler");
+    let dir = temp_dir("wrangler");
     let config = dir.0.join("wrangler.toml");
     let bucket = "otlp-e2e-bucket";
     let out = Command::new(otlp2parquet_cli())

@@ -9,5 +9,7 @@
     reason = "test code: failures are panics with context; the Worker's log is echoed to stderr"
 )]
 
+#[cfg(feature = "e2e")]
 mod e2e;
+#[cfg(feature = "e2e")]
 mod util;

@@ -42,26 +42,11 @@ pub fn build_lock() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A fresh directory under target/, removed on drop.
-pub struct TempDir(pub PathBuf);
+pub use otlp2parquet_testkit::TempDir;
 
-impl TempDir {
-    pub fn new(name: &str) -> TempDir {
-        let dir = repo_root().join("target/e2e-worker").join(format!(
-            "{name}-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A fresh directory under target/ (beside the Worker's build), removed on drop.
+pub fn temp_dir(name: &str) -> TempDir {
+    TempDir::under(&repo_root().join("target/e2e-worker"), name)
 }
 
 /// The Worker running in workerd on a free 127.0.0.1 port, its R2 bucket persisted to a temp
@@ -79,7 +64,7 @@ impl Worker {
     pub fn start(bindings: &[(&str, &str)]) -> Worker {
         let build = build();
         let _loading = build_lock();
-        let state = TempDir::new("r2");
+        let state = temp_dir("r2");
         let port = free_port();
         let bindings: serde_json::Map<String, serde_json::Value> = bindings
             .iter()

@@ -1,5 +1,7 @@
 //! Types shared by every otlp2parquet crate: signals and metric kinds, configuration loading
-//! and validation (SPEC §2), and platform detection.
+//! and validation (docs/configuration.md), and platform detection.
+
+#![deny(missing_docs)]
 
 pub mod config;
 pub mod platform;

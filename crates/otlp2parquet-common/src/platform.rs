@@ -1,4 +1,5 @@
-//! Platform detection (SPEC §2). The one place that knows which target we run on.
+//! Platform detection (docs/configuration.md#platform-detection-and-defaults). The one place
+//! that knows which target we run on.
 
 use std::fmt;
 

@@ -26,7 +26,7 @@ impl Signal {
         }
     }
 
-    /// The OTLP/HTTP path of the signal (SPEC §3.1).
+    /// The OTLP/HTTP path of the signal (docs/protocol.md#routes).
     pub fn path(self) -> &'static str {
         match self {
             Signal::Logs => "/v1/logs",
@@ -47,7 +47,7 @@ impl fmt::Display for Signal {
     }
 }
 
-/// The five OTLP metric data kinds; each has its own table (SPEC §4.3).
+/// The five OTLP metric data kinds; each has its own table (docs/schema.md#metrics).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MetricKind {
     /// `gauge`.
@@ -63,7 +63,7 @@ pub enum MetricKind {
 }
 
 impl MetricKind {
-    /// All kinds, in SPEC order.
+    /// All kinds, in the order of docs/schema.md#metrics.
     pub const ALL: [MetricKind; 5] = [
         MetricKind::Gauge,
         MetricKind::Sum,

@@ -1,4 +1,4 @@
-//! Untrusted request bodies, bounded in one place (SPEC §3.2–3.3): content-type negotiation
+//! Untrusted request bodies, bounded in one place (docs/protocol.md#bodies): content-type negotiation
 //! and the only decompressors in the codebase. Decompression stops at the payload limit, so a
 //! compression bomb costs at most `max_payload_bytes` of memory.
 
@@ -65,16 +65,16 @@ pub fn detect_format(content_type: Option<&str>, body: &[u8]) -> Result<Format, 
     }
 }
 
-/// Content encodings of SPEC §3.3.
+/// The content encodings we decode (docs/protocol.md#bodies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
+pub(crate) enum Encoding {
     Identity,
     Gzip,
     Zstd,
     Deflate,
 }
 
-fn encoding_of(header: Option<&str>) -> Result<Encoding, Error> {
+pub(crate) fn encoding_of(header: Option<&str>) -> Result<Encoding, Error> {
     let Some(raw) = header.map(str::trim).filter(|h| !h.is_empty()) else {
         return Ok(Encoding::Identity);
     };
@@ -151,6 +151,42 @@ pub fn decode_body<'a>(
     }
 }
 
+/// A body being read from the network, kept up to one byte past `limit`: enough for the
+/// pipeline to answer 413 without reading (or holding) the rest of an oversized body.
+#[derive(Debug)]
+pub struct Capped {
+    bytes: Vec<u8>,
+    limit: usize,
+}
+
+impl Capped {
+    /// An empty body bounded by `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        Capped {
+            bytes: Vec::new(),
+            limit,
+        }
+    }
+
+    /// Appends `chunk`; returns `false` once the body is over the limit and reading can stop
+    /// (the bytes kept are then `limit + 1`).
+    pub fn push(&mut self, chunk: &[u8]) -> bool {
+        let room = self
+            .limit
+            .saturating_add(1)
+            .saturating_sub(self.bytes.len());
+        let take = chunk.len().min(room);
+        self.bytes
+            .extend_from_slice(chunk.get(..take).unwrap_or_default());
+        self.bytes.len() <= self.limit
+    }
+
+    /// The bytes collected.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
 fn zlib_header(body: &[u8]) -> bool {
     match body {
         [cmf, flg, ..] => cmf & 0x0f == 8 && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0,
@@ -179,5 +215,41 @@ fn read_bounded(reader: impl Read, limit: usize) -> Result<Vec<u8>, BoundedError
         Err(BoundedError::TooLarge)
     } else {
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capped_keeps_one_byte_past_the_limit() {
+        let mut c = Capped::new(5);
+        assert!(c.push(b"abc"));
+        assert!(c.push(b"de"));
+        assert!(!c.push(b"fgh"));
+        assert_eq!(c.into_bytes(), b"abcdef");
+        let mut c = Capped::new(0);
+        assert!(c.push(b""));
+        assert!(!c.push(b"x"));
+        assert_eq!(c.into_bytes(), b"x");
+    }
+
+    #[test]
+    fn a_zstd_frame_whose_window_passes_the_cap_is_refused_as_invalid() {
+        let body = zstd_wide_window(b"hello");
+        let e = decode_body(Some("zstd"), &body, 1 << 20).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e}");
+        // The same bytes with a window under the cap decode.
+        let narrow = zstd::bulk::compress(b"hello", 1).unwrap();
+        assert_eq!(
+            &*decode_body(Some("zstd"), &narrow, 1 << 20).unwrap(),
+            b"hello"
+        );
+    }
+
+    /// A zstd frame declaring a 128 MiB window (2^27, past [`ZSTD_WINDOW_LOG_MAX`]).
+    pub(crate) fn zstd_wide_window(data: &[u8]) -> Vec<u8> {
+        otlp2parquet_testkit::zstd_wide_window(data)
     }
 }

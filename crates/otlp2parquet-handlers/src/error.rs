@@ -1,4 +1,4 @@
-//! Error kinds and the one place they become HTTP statuses (SPEC §3.4).
+//! Error kinds and the one place they become HTTP statuses (docs/protocol.md#statuses).
 
 use std::fmt;
 
@@ -18,8 +18,6 @@ pub enum ErrorKind {
     PayloadTooLarge,
     /// Unsupported `Content-Type` or `Content-Encoding` (415).
     UnsupportedMediaType,
-    /// The receiver is over its memory bound (429): retry later.
-    Overloaded,
     /// Storage is failing (503): retry later.
     Unavailable,
     /// A bug (500).
@@ -36,7 +34,6 @@ impl ErrorKind {
             ErrorKind::MethodNotAllowed => 405,
             ErrorKind::PayloadTooLarge => 413,
             ErrorKind::UnsupportedMediaType => 415,
-            ErrorKind::Overloaded => 429,
             ErrorKind::Unavailable => 503,
             ErrorKind::Internal => 500,
         }
@@ -49,16 +46,16 @@ impl ErrorKind {
             ErrorKind::Unauthorized => 16,
             ErrorKind::NotFound => 5,
             ErrorKind::MethodNotAllowed | ErrorKind::UnsupportedMediaType => 12,
-            ErrorKind::PayloadTooLarge | ErrorKind::Overloaded => 8,
+            ErrorKind::PayloadTooLarge => 8,
             ErrorKind::Unavailable => 14,
             ErrorKind::Internal => 13,
         }
     }
 
-    /// `Retry-After` seconds for retryable kinds (OTLP: 429/503 are retryable).
+    /// `Retry-After` seconds for retryable kinds (OTLP: 503 is retryable).
     pub fn retry_after_secs(self) -> Option<u32> {
         match self {
-            ErrorKind::Overloaded | ErrorKind::Unavailable => Some(5),
+            ErrorKind::Unavailable => Some(5),
             _ => None,
         }
     }

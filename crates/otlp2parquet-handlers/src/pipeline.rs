@@ -1,13 +1,13 @@
 //! The pipeline: body bytes → decoded request → Arrow partitions → Parquet files → stored →
 //! OTLP response. Every step is a plain function so that the server's batcher can stop after
-//! [`convert`] and the per-request targets can run [`handle`] end to end.
+//! [`convert`] and the per-request sink ([`crate::StoreEach`]) can run [`store`] end to end.
 
 use otlp2parquet_common::Signal;
 use otlp2parquet_common::config::Config;
 use otlp2parquet_proto::{ExportRequest, LogsRequest, MetricsRequest, TracesRequest};
 use otlp2parquet_writer::{
-    ParquetOptions, Partition, Storage, Table, convert_logs, convert_metrics, convert_traces,
-    encode_parquet, object_key,
+    ParquetOptions, Partition, Storage, StorageErrorKind, Table, convert_logs, convert_metrics,
+    convert_traces, encode_parquet, object_key,
 };
 
 use crate::body::{Format, decode_body, detect_format, format_of_content_type};
@@ -110,7 +110,7 @@ fn decode<'a, R: ExportRequest<'a>>(format: Format, body: &'a [u8]) -> Result<R,
 /// One Parquet file, ready to store.
 #[derive(Debug, Clone)]
 pub struct OutputFile {
-    /// Object key (SPEC §5).
+    /// Object key (docs/keys.md).
     pub key: String,
     /// The table it belongs to.
     pub table: Table,
@@ -172,31 +172,20 @@ pub fn file_token(seed: u128, index: u64) -> u128 {
     (u128::from(mix(hi ^ i)) << 64) | u128::from(mix(lo.wrapping_add(i)))
 }
 
-/// The whole per-request path (Lambda, Worker, server without batching): convert, encode,
-/// store every file, then answer. Any storage failure answers 503 + `Retry-After` (the client
-/// retries the whole request; files already written may then exist twice — at-least-once).
+/// The whole per-request path on a request already routed: convert, encode, store every file,
+/// then answer. Any storage failure answers 503 + `Retry-After` (the client retries the whole
+/// request; files already written may then exist twice — at-least-once). Targets go through
+/// [`crate::admit`] and [`crate::StoreEach`]; this is the pipeline alone, for tests and
+/// benchmarks.
 pub async fn handle<S: Storage>(
     req: &Request<'_>,
     config: &Config,
     token_seed: u128,
     storage: &S,
 ) -> Response {
-    handle_counted(req, config, token_seed, storage).await.0
-}
-
-/// [`handle`], also returning how many records were stored (0 unless the answer is 200).
-pub async fn handle_counted<S: Storage>(
-    req: &Request<'_>,
-    config: &Config,
-    token_seed: u128,
-    storage: &S,
-) -> (Response, usize) {
     match store(req, config, token_seed, storage).await {
-        Ok(stored) => (
-            Response::success(req.signal, stored.format, 0, ""),
-            stored.records,
-        ),
-        Err(f) => (f.response(), 0),
+        Ok(stored) => Response::success(req.signal, stored.format, 0, ""),
+        Err(f) => f.response(),
     }
 }
 
@@ -227,7 +216,16 @@ pub async fn store<S: Storage>(
     for file in files {
         let (key, rows) = (file.key.clone(), file.rows);
         if let Err(e) = storage.put(&file.key, file.bytes).await {
-            tracing::warn!(signal = %req.signal, %key, error = %e, "storage write failed");
+            match e.kind {
+                StorageErrorKind::Temporary => {
+                    tracing::warn!(signal = %req.signal, %key, error = %e, "storage write failed");
+                }
+                // Still a 503 for the client (its data is fine), but nothing will change until
+                // the deployment is fixed: say so louder.
+                StorageErrorKind::Permanent => {
+                    tracing::error!(signal = %req.signal, %key, error = %e, "storage refused the write: check the storage settings (bucket, credentials, binding)");
+                }
+            }
             return Err(Failure {
                 format,
                 error: Error::from(e),

@@ -1,4 +1,4 @@
-//! OTLP/HTTP responses (SPEC §3.4): the export response with its partial success, or a
+//! OTLP/HTTP responses (docs/protocol.md#statuses): the export response with its partial success, or a
 //! `google.rpc.Status` error body, encoded like the request.
 
 use otlp2parquet_common::Signal;
@@ -79,11 +79,6 @@ impl Response {
             headers,
             body,
         }
-    }
-
-    /// Whether the status is one of the retryable ones (429, 503).
-    pub fn is_retryable(&self) -> bool {
-        matches!(self.status, 429 | 503)
     }
 }
 

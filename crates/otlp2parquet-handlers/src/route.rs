@@ -1,4 +1,4 @@
-//! Routing (SPEC §3.1) and authentication (SPEC §3.5), shared by every adapter.
+//! Routing and authentication (docs/protocol.md#routes), shared by every adapter.
 
 use base64::Engine as _;
 use otlp2parquet_common::Signal;

@@ -1,4 +1,4 @@
-//! Unique, random-looking tokens for object keys (SPEC §5.1 `{uuid}`), shared by every target.
+//! Unique, random-looking tokens for object keys (the `{token}` of docs/keys.md), shared by every target.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};

@@ -1,4 +1,5 @@
-//! Content-Type negotiation and bounded decompression (SPEC §3.2–3.3).
+//! Content-Type negotiation and bounded decompression (docs/protocol.md#content-types,
+//! docs/protocol.md#content-encodings, docs/protocol.md#limits).
 
 use std::io::Write;
 

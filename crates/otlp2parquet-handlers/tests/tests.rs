@@ -8,6 +8,7 @@
 )]
 
 mod body;
+#[cfg(feature = "e2e")]
 mod e2e;
 mod pipeline;
 mod util;

@@ -9,7 +9,9 @@ use otlp2parquet_writer::MemoryStorage;
 /// 2024-01-15T14:30:00Z, the received-at time of every test request.
 pub const RECEIVED_AT_NS: i64 = 1_705_329_000_000_000_000;
 
-pub use otlp2parquet_testkit::{block_on, python, repo_root};
+#[cfg(feature = "e2e")]
+pub use otlp2parquet_testkit::python;
+pub use otlp2parquet_testkit::{block_on, repo_root};
 
 pub fn fixture(rel: &str) -> Vec<u8> {
     std::fs::read(repo_root().join("testdata").join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))

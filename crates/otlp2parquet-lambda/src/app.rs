@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use lambda_http::{Body, Request, http};
 use otlp2parquet_common::config::{Config, Sources};
 use otlp2parquet_common::platform::Platform;
-use otlp2parquet_handlers::{Exchange, KeyTokens, respond};
+use otlp2parquet_handlers::{Exchange, Head, KeyTokens, StoreEach, respond};
 use otlp2parquet_writer::Storage;
 
 use crate::{event, reply};
@@ -21,7 +21,7 @@ pub const RUNTIME_ENV: [&str; 4] = [
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
 ];
 
-/// The configuration of this process (SPEC §2): `$OTLP2PARQUET_CONFIG`,
+/// The configuration of this process (docs/configuration.md): `$OTLP2PARQUET_CONFIG`,
 /// `$OTLP2PARQUET_CONFIG_CONTENT` or `./config.toml`, then `OTLP2PARQUET_*` variables, over the
 /// defaults of the detected platform (Lambda when `AWS_LAMBDA_FUNCTION_NAME` is set).
 pub fn load_config() -> Result<Config, String> {
@@ -93,33 +93,41 @@ impl<S: Storage> App<S> {
         let path = event::route_path(&req);
         let headers = event::Headers::of(&req);
         let exchange = Exchange {
-            method: req.method().as_str(),
-            path: &path,
-            content_type: headers.content_type.as_deref(),
-            content_encoding: headers.content_encoding.as_deref(),
-            authorization: headers.authorization.as_deref(),
+            head: Head {
+                method: req.method().as_str(),
+                path: &path,
+                content_type: headers.content_type.as_deref(),
+                content_encoding: headers.content_encoding.as_deref(),
+                // The event carries the whole body already: the pipeline bounds what it holds.
+                content_length: None,
+                authorization: headers.authorization.as_deref(),
+            },
             body: event::body(&req),
             received_at_ns,
         };
-        let seed = self.tokens.next(received_at_ns);
-        let answer = respond(&exchange, &self.config, seed, &self.storage).await;
-        let status = answer.response.status;
-        let signal = answer.signal.map_or("-", |s| s.as_str());
+        let sink = StoreEach {
+            storage: &self.storage,
+            config: &self.config,
+            token_seed: self.tokens.next(received_at_ns),
+        };
+        let answer = respond(&exchange, &self.config, &sink).await;
+        let status = answer.status();
+        let signal = answer.signal().map_or("-", |s| s.as_str());
         let ms = elapsed_ms(begun);
         // The first answer of this execution environment also says how long the cold start took.
         let cold_start_ms =
             (!self.answered.swap(true, Ordering::Relaxed)).then(|| elapsed_ms(self.started));
         tracing::info!(
-            method = exchange.method,
-            path = exchange.path,
+            method = exchange.head.method,
+            path = exchange.head.path,
             signal,
             status,
-            records = answer.records,
+            records = answer.records(),
             ms,
             cold_start_ms,
             "request"
         );
-        reply::to_lambda(answer.response)
+        reply::to_lambda(answer.into_response())
     }
 }
 

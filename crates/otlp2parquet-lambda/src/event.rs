@@ -1,4 +1,4 @@
-//! `lambda_http` request → the parts of an [`Exchange`]: method, the path the client asked for,
+//! `lambda_http` request → the parts of an [`Exchange`](otlp2parquet_handlers::Exchange): method, the path the client asked for,
 //! the three headers the pipeline reads, and the body bytes.
 //!
 //! `lambda_http` has already base64-decoded the body (`isBase64Encoded`) and merged the event's

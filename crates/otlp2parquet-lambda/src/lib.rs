@@ -1,5 +1,6 @@
-//! The AWS Lambda adapter of otlp2parquet (SPEC §6): API Gateway REST (v1) and HTTP (v2),
-//! Function URL and ALB events in, through the shared pipeline, Parquet on S3 out.
+//! The AWS Lambda adapter of otlp2parquet (docs/adr/0007-lambda.md): API Gateway REST (v1)
+//! and HTTP (v2), Function URL and ALB events in, through the shared pipeline, Parquet on S3
+//! out.
 //!
 //! The adapter only translates (STYLE §1): [`event`] turns a `lambda_http` request into an
 //! [`Exchange`](otlp2parquet_handlers::Exchange), [`otlp2parquet_handlers::respond`] decides

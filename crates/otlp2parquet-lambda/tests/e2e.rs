@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use otlp2parquet_common::config::Config;
 use otlp2parquet_common::platform::Platform;
-use otlp2parquet_handlers::{Exchange, respond};
+use otlp2parquet_handlers::{Exchange, Head, StoreEach, respond};
 use otlp2parquet_proto::pb;
 use otlp2parquet_testkit::{S3Fs, check_key, gzip, zstd};
 use otlp2parquet_writer::MemoryStorage;
@@ -81,7 +81,7 @@ impl Rig {
             .post(s.path, s.content_type, s.encoding, &s.body)
     }
 
-    /// Rows per table in the bucket, every key checked against SPEC §5.1.
+    /// Rows per table in the bucket, every key checked against docs/keys.md#layout.
     fn rows_per_table(&self) -> BTreeMap<String, i64> {
         let mut out = BTreeMap::new();
         for (key, rows) in self.s3.objects() {
@@ -115,16 +115,23 @@ fn pipeline_contents(prefix: &str, sent: &[Sent]) -> Vec<(String, String)> {
     let store = MemoryStorage::new();
     for (i, s) in sent.iter().enumerate() {
         let exchange = Exchange {
-            method: "POST",
-            path: s.path,
-            content_type: Some(s.content_type),
-            content_encoding: s.encoding,
-            authorization: None,
+            head: Head {
+                method: "POST",
+                path: s.path,
+                content_type: Some(s.content_type),
+                content_encoding: s.encoding,
+                ..Head::default()
+            },
             body: &s.body,
             received_at_ns: 1_800_000_000_000_000_000,
         };
-        let answer = block_on(respond(&exchange, &config, i as u128 + 1, &store));
-        assert_eq!(answer.response.status, 200, "in-process {}", s.path);
+        let sink = StoreEach {
+            storage: &store,
+            config: &config,
+            token_seed: i as u128 + 1,
+        };
+        let answer = block_on(respond(&exchange, &config, &sink));
+        assert_eq!(answer.status(), 200, "in-process {}", s.path);
     }
     let mut out: Vec<(String, String)> = store
         .objects()

@@ -10,6 +10,8 @@
     reason = "test code: failures are panics with context; a timing is printed for the record"
 )]
 
+#[cfg(feature = "e2e")]
 mod e2e;
 mod startup;
+#[cfg(feature = "e2e")]
 mod util;

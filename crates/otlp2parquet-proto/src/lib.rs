@@ -8,6 +8,8 @@
 //! [`pb`] holds owned prost types of the same messages, used to *encode*: OTLP responses,
 //! `google.rpc.Status` error bodies, and requests built by tests and benchmarks.
 
+#![deny(missing_docs)]
+
 mod error;
 mod json;
 pub mod model;

@@ -20,7 +20,7 @@ pub type TraceId = [u8; 16];
 /// An 8-byte span id; all zeros means absent.
 pub type SpanId = [u8; 8];
 
-/// `Span.SpanKind` names by enum number, as the exporter stores them (SPEC §4.2).
+/// `Span.SpanKind` names by enum number, as the exporter stores them (docs/schema.md#traces).
 pub const SPAN_KIND_NAMES: [&str; 6] = [
     "SPAN_KIND_UNSPECIFIED",
     "SPAN_KIND_INTERNAL",
@@ -30,7 +30,7 @@ pub const SPAN_KIND_NAMES: [&str; 6] = [
     "SPAN_KIND_CONSUMER",
 ];
 
-/// `Status.StatusCode` names by enum number (SPEC §4.2).
+/// `Status.StatusCode` names by enum number (docs/schema.md#traces).
 pub const STATUS_CODE_NAMES: [&str; 3] =
     ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"];
 
@@ -378,8 +378,8 @@ pub enum NumberValue {
 }
 
 impl NumberValue {
-    /// The value as a double, the way SPEC §4.3 stores it (`Value` Float64, int points
-    /// converted, absent = 0).
+    /// The value as a double, the way the metric tables store it (`Value` Float64, int points
+    /// converted, absent = 0; docs/schema.md#gauge).
     pub fn as_f64(self) -> f64 {
         match self {
             NumberValue::None => 0.0,

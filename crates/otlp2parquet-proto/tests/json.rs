@@ -1,5 +1,5 @@
-//! OTLP/JSON decoding (SPEC §3.2): the shared fixtures, every spelling the mapping allows, the
-//! errors a sender gets back, and robustness against hostile bodies.
+//! OTLP/JSON decoding (docs/protocol.md#content-types): the shared fixtures, every spelling the
+//! mapping allows, the errors a sender gets back, and robustness against hostile bodies.
 //!
 //! Expected ids were computed independently from the fixtures' base64 with Python's `base64`
 //! module (`base64.b64decode(s).hex()`).

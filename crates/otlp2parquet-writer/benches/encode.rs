@@ -1,6 +1,7 @@
-//! Parquet encoding alone (SPEC §5.4), per signal: the partitions of one generated request of
-//! 10 000 records over 8 services (a dozen attributes each, trace ids), converted once, then
-//! encoded the way the handlers do it — one file per partition, default options (zstd level 1).
+//! Parquet encoding alone (docs/schema.md#file-layout), per signal: the partitions of one
+//! generated request of 10 000 records over 8 services (a dozen attributes each, trace ids),
+//! converted once, then encoded the way the handlers do it — one file per partition, default
+//! options (zstd level 1).
 //!
 //!     cargo bench -p otlp2parquet-writer --bench encode
 //!

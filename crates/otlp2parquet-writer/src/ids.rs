@@ -1,4 +1,5 @@
-//! Trace and span ids as lowercase hex (SPEC §4: `TraceId`, `SpanId`, `ParentSpanId`).
+//! Trace and span ids as lowercase hex (`TraceId`, `SpanId`, `ParentSpanId`;
+//! docs/schema.md#conventions).
 
 /// Hex digit pairs for every byte value, so each byte costs one lookup.
 #[allow(
@@ -17,7 +18,7 @@ const PAIRS: [[u8; 2]; 256] = {
 };
 
 /// Lowercase hex of `id` written into `buf`; `""` when the id is empty or all zeros (an absent
-/// id, SPEC §4).
+/// id, docs/schema.md#conventions).
 ///
 /// Ids are 16 (trace) or 8 (span) bytes; anything past 16 bytes is ignored rather than
 /// rejected, since no model type can hold more.

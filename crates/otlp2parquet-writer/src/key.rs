@@ -1,4 +1,4 @@
-//! Object keys (SPEC §5.1, §5.3): one pure function from (prefix, table, service, event time,
+//! Object keys (docs/keys.md): one pure function from (prefix, table, service, event time,
 //! token) to the key of a file.
 //!
 //! ```text
@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 
 use crate::Table;
 
-/// Longest service segment, in bytes (SPEC §5.3).
+/// Longest service segment, in bytes (docs/keys.md#service-names).
 pub const MAX_SERVICE_BYTES: usize = 128;
 
 /// The segment used when a service name is empty, `.` or `..`.
@@ -26,7 +26,7 @@ pub const UNKNOWN_SERVICE: &str = "unknown_service";
 
 const NANOS_PER_HOUR: i64 = 3_600_000_000_000;
 
-/// The service name made safe for every store (SPEC §5.3): each character outside
+/// The service name made safe for every store (docs/keys.md#service-names): each character outside
 /// `[A-Za-z0-9._-]` becomes one `_`, `""`, `.` and `..` become `unknown_service`, and the
 /// result is cut to 128 bytes (it is ASCII, so any cut is a character boundary).
 ///
@@ -59,8 +59,8 @@ fn is_safe_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
 }
 
-/// The object key of a file (SPEC §5.1) holding rows of `table` for `service`, whose earliest
-/// row time is `earliest_ns` (ns since the epoch, UTC), made unique by `token`.
+/// The object key of a file (docs/keys.md#layout) holding rows of `table` for `service`, whose
+/// earliest row time is `earliest_ns` (ns since the epoch, UTC), made unique by `token`.
 ///
 /// `prefix` is used as given (a prefix meant as a directory ends in `/`, e.g. `otlp/`); the
 /// service is made safe here whatever the caller passed.

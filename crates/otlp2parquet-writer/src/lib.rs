@@ -1,10 +1,12 @@
-//! ClickHouse-compatible Arrow schemas (SPEC §4), OTLP → Arrow conversion, Parquet encoding
-//! (SPEC §5.4) and object keys (SPEC §5).
+//! ClickHouse-compatible Arrow schemas (docs/schema.md), OTLP → Arrow conversion, Parquet
+//! encoding (docs/schema.md#file-layout) and object keys (docs/keys.md).
 //!
 //! The conversion entry points ([`convert_logs`], [`convert_traces`], [`convert_metrics`]) take a
 //! decoded request and the time it was received, and return one [`Partition`] per
 //! (table, safe service name, hour): each partition becomes one Parquet file under the key
 //! [`object_key`] gives it.
+
+#![deny(missing_docs)]
 
 mod convert;
 mod error;
@@ -43,7 +45,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct Partition {
     /// The table the rows belong to.
     pub table: Table,
-    /// The key-safe service name (SPEC §5.3) shared by every row.
+    /// The key-safe service name (docs/keys.md#service-names) shared by every row.
     pub service: String,
     /// The earliest row time in the batch, in ns since the epoch (rows are sorted by it).
     pub min_time_ns: i64,

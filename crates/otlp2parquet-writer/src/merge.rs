@@ -1,11 +1,12 @@
-//! Merging the batches of several requests into one file (the server's batcher, SPEC §6).
+//! Merging the batches of several requests into one file (the server's batcher,
+//! docs/adr/0006-server-batching.md).
 //!
 //! Each batch is already ordered by time (the converters sort), but batches of concurrent
-//! requests overlap, and SPEC §5.4 wants a file's rows ordered by time. When the batches happen
-//! to follow each other in time (the common case for one busy client) they are written as they
-//! are; otherwise the rows are merged through a stable sort on the time column and gathered one
-//! column of one row group at a time (`parquet::encode_gathered`), so merging never holds a
-//! second copy of the whole buffer.
+//! requests overlap, and a file's rows must be ordered by time (docs/schema.md#conventions).
+//! When the batches happen to follow each other in time (the common case for one busy client)
+//! they are written as they are; otherwise the rows are merged through a stable sort on the time
+//! column and gathered one column of one row group at a time (`parquet::encode_gathered`), so
+//! merging never holds a second copy of the whole buffer.
 
 use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;

@@ -1,11 +1,11 @@
-//! Parquet encoding (SPEC §5.4): one in-memory file per partition.
+//! Parquet encoding (docs/schema.md#file-layout): one in-memory file per partition.
 //!
 //! Every file is written the same way: the configured codec (zstd level 1 by default), row
 //! groups of at most `row_group_rows` rows, page statistics with column and offset indexes (so
 //! ClickHouse and DuckDB can skip pages by time or service), and footer key-value metadata naming
 //! the schema (`otlp2parquet.schema` = `<table>/v1`) and the writer version
-//! (`otlp2parquet.version`, SPEC §4.4). The Arrow schema is embedded too, so readers get
-//! `Timestamp(…, "UTC")` and the map/list field names back exactly.
+//! (`otlp2parquet.version`, docs/schema.md#footer-metadata). The Arrow schema is embedded too,
+//! so readers get `Timestamp(…, "UTC")` and the map/list field names back exactly.
 //!
 //! Dictionary encoding is on by default and switched off, column by column, only where values
 //! are unique by nature; map and list leaves carry no statistics. See [`column_encoding`] and
@@ -32,10 +32,10 @@ use parquet::schema::types::{ColumnPath, SchemaDescriptor};
 
 use crate::{Table, VERSION, WriterError};
 
-/// Footer metadata key holding the table's schema id (SPEC §4.4).
+/// Footer metadata key holding the table's schema id (docs/schema.md#footer-metadata).
 pub const SCHEMA_METADATA_KEY: &str = "otlp2parquet.schema";
 
-/// Footer metadata key holding the writer version (SPEC §4.4).
+/// Footer metadata key holding the writer version (docs/schema.md#footer-metadata).
 pub const VERSION_METADATA_KEY: &str = "otlp2parquet.version";
 
 /// Top-level columns whose values are (nearly) unique row by row: times in nanoseconds, ids,
@@ -89,7 +89,7 @@ pub struct ParquetOptions {
 }
 
 impl Default for ParquetOptions {
-    /// zstd, 122 880 rows per row group (SPEC §2 defaults).
+    /// zstd, 122 880 rows per row group (the defaults of docs/configuration.md#parquet).
     fn default() -> Self {
         ParquetOptions {
             compression: ParquetCompression::Zstd,
@@ -280,7 +280,9 @@ pub(crate) fn encode_gathered(
     file.into_inner().map_err(parquet_error)
 }
 
-/// The writer properties every file of `table` is written with (see [`column_encoding`]).
+/// The writer properties every file of `table` is written with: `opts`' compression and
+/// row-group size, the schema id and version in the key-value metadata, and per leaf column the
+/// dictionary, encoding and statistics policy of `column_encoding`.
 pub fn writer_properties(table: Table, opts: &ParquetOptions) -> WriterProperties {
     let schema = crate::schema::schema(table);
     match ArrowSchemaConverter::new().convert(&schema) {

@@ -1,13 +1,13 @@
 use otlp2parquet_common::{MetricKind, Signal};
 
-/// One of the seven tables of SPEC §4.
+/// One of the seven tables of docs/schema.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Table {
-    /// `logs` (§4.1).
+    /// `logs` (docs/schema.md#logs).
     Logs,
-    /// `traces` (§4.2).
+    /// `traces` (docs/schema.md#traces).
     Traces,
-    /// One of the five metric tables (§4.3).
+    /// One of the five metric tables (docs/schema.md#metrics).
     Metrics(MetricKind),
 }
 
@@ -32,7 +32,8 @@ impl Table {
         }
     }
 
-    /// The key path segment(s) before the service: `logs`, `traces`, `metrics/<kind>` (SPEC §5.1).
+    /// The key path segment(s) before the service: `logs`, `traces`, `metrics/<kind>`
+    /// (docs/keys.md#layout).
     pub fn key_path(self) -> &'static str {
         match self {
             Table::Logs => "logs",
@@ -54,7 +55,8 @@ impl Table {
         }
     }
 
-    /// The footer metadata value `otlp2parquet.schema` (SPEC §4.4): `<table>/v1`.
+    /// The footer metadata value `otlp2parquet.schema` (docs/schema.md#footer-metadata):
+    /// `<table>/v1`.
     pub fn schema_id(self) -> &'static str {
         match self {
             Table::Logs => "logs/v1",

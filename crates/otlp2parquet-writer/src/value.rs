@@ -1,5 +1,5 @@
-//! The string form of an OTLP `AnyValue` (SPEC §4), as the ClickHouse exporter stores attribute
-//! values and log bodies.
+//! The string form of an OTLP `AnyValue` (docs/schema.md#value-strings), as the ClickHouse
+//! exporter stores attribute values and log bodies.
 //!
 //! | value | string |
 //! |---|---|
@@ -28,8 +28,9 @@ use otlp2parquet_proto::{AnyValue, KeyValue};
 /// whatever builds the value.
 pub const MAX_JSON_DEPTH: usize = 128;
 
-/// The SPEC §4 string form of `v`: borrowed for string values, else written into `scratch`
-/// (which is cleared first and may be reused across calls to avoid allocating).
+/// The stored string form of `v` (docs/schema.md#value-strings): borrowed for string values,
+/// else written into `scratch` (which is cleared first and may be reused across calls to avoid
+/// allocating).
 pub fn stringify<'v>(v: &'v AnyValue<'_>, scratch: &'v mut String) -> &'v str {
     match v {
         AnyValue::String(s) => s,
@@ -60,8 +61,9 @@ pub fn stringify<'v>(v: &'v AnyValue<'_>, scratch: &'v mut String) -> &'v str {
 }
 
 /// Appends `x` as JavaScript's `Number::toString` prints it, but with the exponent written
-/// without `+` (SPEC §4: `12`, `12.5`, `0.000001`, `1e21`, `1e-7`, `-0`): the shortest digits
-/// that round-trip, in plain notation for 1e-6 ≤ |x| < 1e21 and `d[.ddd]eN` otherwise.
+/// without `+` (docs/schema.md#value-strings: `12`, `12.5`, `0.000001`, `1e21`, `1e-7`, `-0`):
+/// the shortest digits that round-trip, in plain notation for 1e-6 ≤ |x| < 1e21 and
+/// `d[.ddd]eN` otherwise.
 /// NaN and ±Infinity are written `NaN`, `Infinity`, `-Infinity`.
 pub fn write_f64(out: &mut String, x: f64) {
     if x.is_nan() {
@@ -297,7 +299,8 @@ fn decimal_digits(mut n: u64, buf: &mut [u8; 20]) -> usize {
     at
 }
 
-/// Appends the compact JSON form of `v` (SPEC §4's form of arrays and kvlists).
+/// Appends the compact JSON form of `v` (how arrays and kvlists are stored,
+/// docs/schema.md#value-strings).
 fn write_json(out: &mut String, v: &AnyValue<'_>, depth: usize) {
     match v {
         AnyValue::Empty => out.push_str("null"),

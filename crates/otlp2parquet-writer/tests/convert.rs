@@ -1,5 +1,5 @@
 //! OTLP model → partitions: every column of every table, partitioning, ordering and the
-//! time rules of SPEC §4/§5.2, on hand-built requests.
+//! time rules of docs/schema.md and docs/keys.md#time-rules, on hand-built requests.
 
 #![allow(
     clippy::unwrap_used,
@@ -58,7 +58,7 @@ fn resource(service: &'static str) -> Resource<'static> {
     }
 }
 
-/// Every AnyValue kind, with its SPEC §4 string form.
+/// Every AnyValue kind, with its stored string form (docs/schema.md#value-strings).
 fn all_kinds() -> (Vec<KeyValue<'static>>, Vec<(&'static str, &'static str)>) {
     let attrs = vec![
         kvs("str", "plain"),

@@ -1,5 +1,5 @@
-//! Object keys (SPEC §5): time edges, hostile service names, and keys produced by the reference
-//! implementation (/work/shared/reference/reference.py `convert` + `object_key`).
+//! Object keys (docs/keys.md): time edges, hostile service names, and keys produced by the
+//! reference implementation (/work/shared/reference/reference.py `convert` + `object_key`).
 
 use otlp2parquet_common::MetricKind;
 use otlp2parquet_writer::key::{MAX_SERVICE_BYTES, UNKNOWN_SERVICE, hour_bucket};

@@ -1,4 +1,5 @@
-//! Layout of the files `encode_parquet` writes (SPEC §4.4, §5.4): read back with parquet-rs, a
+//! Layout of the files `encode_parquet` writes (docs/schema.md#footer-metadata,
+//! docs/schema.md#file-layout): read back with parquet-rs, a
 //! file has the codec, row groups, statistics, page indexes, per-column encodings
 //! (docs/adr/0004-parquet-encoding.md) and footer metadata we promise, and its data round-trips.
 

@@ -1,4 +1,4 @@
-//! The schemas are a contract (SPEC §4.4): their Arrow and Parquet forms are golden files.
+//! The schemas are a contract (docs/schema.md): their Arrow and Parquet forms are golden files.
 
 #![allow(
     clippy::unwrap_used,

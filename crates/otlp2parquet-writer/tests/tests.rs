@@ -7,7 +7,11 @@ mod convert;
 mod convert_fixtures;
 mod key;
 mod merge;
-mod opendal;
+/// Against a real S3 server (s3s-fs): only with the `e2e` feature (`make test`).
+#[cfg(feature = "e2e")]
+mod e2e {
+    mod opendal;
+}
 mod parquet;
 mod schema;
 mod value;

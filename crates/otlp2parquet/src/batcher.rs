@@ -1,7 +1,8 @@
-//! The in-memory batcher (SPEC §6, server): converted rows are buffered per
-//! (table, service, hour) and written as one merged Parquet file per buffer when it reaches
-//! `batch.max_rows` rows or `batch.max_bytes` of Arrow memory, when it is `batch.max_age_secs`
-//! old (a background timer, so quiet buffers flush without further traffic), and at shutdown.
+//! The server's batcher: the runtime around the platform-neutral batch core
+//! (`otlp2parquet_batch`, which holds the buffers per (table, service, hour) and decides when
+//! each is due). Here live what needs tokio: the age timer (so quiet buffers flush without
+//! further traffic), flush tasks with bounded encoding concurrency, write retries, the
+//! shutdown flush, and the write-ahead log's hooks.
 //!
 //! Memory is bounded: buffered rows, files being encoded and files awaiting a retry all count
 //! against `batch.max_buffered_bytes`; a request that would pass it is refused (503 +
@@ -9,61 +10,33 @@
 //! the process lives, and its rows stay counted as buffered until it succeeds.
 //! docs/adr/0006-server-batching.md explains the choices.
 //!
-//! With a write-ahead log ([`crate::wal`]), a request is acknowledged only once it is synced
+//! With a write-ahead log ([`otlp2parquet_wal`]), a request is acknowledged only once it is synced
 //! to the log, and each file's intent is logged before the file is written; each buffer
 //! remembers the log positions of its rows so that their segments can go once the file is
 //! stored. docs/adr/0010-write-ahead-log.md explains that part.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arrow_array::RecordBatch;
+use otlp2parquet_batch::{Buffer, Buffers, FlushPlan, Limits, encode};
 use otlp2parquet_common::config::Config;
 use otlp2parquet_handlers::{Error, ErrorKind, Failure, KeyTokens, Stored, convert};
-use otlp2parquet_writer::key::hour_bucket;
-use otlp2parquet_writer::{ParquetOptions, Partition, Storage, Table, encode_merged, object_key};
+use otlp2parquet_writer::{ParquetOptions, Partition, Storage, StorageErrorKind};
 use tokio::sync::{Notify, Semaphore};
 
+pub(crate) use otlp2parquet_batch::BufferKey;
+
+use crate::clock::{monotonic, now_ns};
 use crate::metrics::Metrics;
 use crate::store::Store;
-use crate::wal::{Entry, Intent, Position, Wal};
+use otlp2parquet_wal::{Entry, Intent, Pending, PendingFile, Position, Wal};
 
 /// First wait before retrying a failed write; doubles up to [`MAX_RETRY_DELAY`].
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(500);
 /// Longest wait between retries of a failed write.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
-
-/// What identifies a buffer: rows of one table, service and hour share a file.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct BufferKey {
-    pub(crate) table: Table,
-    pub(crate) service: String,
-    pub(crate) hour: i64,
-}
-
-impl BufferKey {
-    /// The buffer a partition belongs in.
-    pub(crate) fn of(p: &Partition) -> BufferKey {
-        BufferKey {
-            table: p.table,
-            service: p.service.clone(),
-            hour: hour_bucket(p.min_time_ns),
-        }
-    }
-}
-
-/// A file found half-written in the log at startup: written again under the same key with the
-/// same rows, so that a copy stored before the crash is replaced rather than duplicated.
-pub(crate) struct PendingFile {
-    /// The intent record and where it is.
-    pub(crate) intent: Intent,
-    pub(crate) at: Position,
-    /// The rows, in the intent's order, and the entries they came from.
-    pub(crate) batches: Vec<RecordBatch>,
-    pub(crate) units: Vec<Position>,
-}
 
 /// Rows and memory a request has been granted.
 struct Reserved {
@@ -72,45 +45,8 @@ struct Reserved {
     sizes: Vec<usize>,
 }
 
-/// Rows waiting for their file.
-#[derive(Debug)]
-struct Buffer {
-    batches: Vec<RecordBatch>,
-    rows: usize,
-    bytes: usize,
-    min_time_ns: i64,
-    opened: Instant,
-    /// The log positions of the entries whose rows are here, one per partition.
-    units: Vec<Position>,
-}
-
-/// The flush limits of SPEC §2 `[batch]`.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Flush a buffer at this many rows.
-    pub max_rows: usize,
-    /// Flush a buffer at this much Arrow memory.
-    pub max_bytes: usize,
-    /// Flush a buffer this long after its first rows arrived.
-    pub max_age: Duration,
-    /// Refuse requests past this much memory held in total.
-    pub max_buffered_bytes: usize,
-}
-
-impl Limits {
-    /// The limits `config` asks for.
-    pub fn from_config(config: &Config) -> Limits {
-        Limits {
-            max_rows: config.batch.max_rows,
-            max_bytes: config.batch.max_bytes,
-            max_age: Duration::from_secs(config.batch.max_age_secs),
-            max_buffered_bytes: config.batch.max_buffered_bytes,
-        }
-    }
-}
-
 /// Takes back an entry sent to the log but refused: a cancel record, then its reference.
-async fn withdraw(wal: &Wal, pending: crate::wal::Pending) {
+async fn withdraw(wal: &Wal, pending: Pending) {
     let Ok(at) = pending.wait().await else {
         return;
     };
@@ -133,7 +69,7 @@ fn overloaded(held: u64, bound: u64) -> Error {
 
 /// Buffers, flush tasks and their accounting.
 pub struct Batcher {
-    buffers: Mutex<HashMap<BufferKey, Buffer>>,
+    buffers: Mutex<Buffers<Position>>,
     limits: Limits,
     opts: ParquetOptions,
     prefix: String,
@@ -159,9 +95,10 @@ impl Batcher {
         wal: Option<Arc<Wal>>,
     ) -> Arc<Batcher> {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let limits = Limits::from_config(config);
         Arc::new(Batcher {
-            buffers: Mutex::new(HashMap::new()),
-            limits: Limits::from_config(config),
+            buffers: Mutex::new(Buffers::new(limits)),
+            limits,
             opts: otlp2parquet_handlers::parquet_options(config),
             prefix: config.storage.prefix.clone(),
             store,
@@ -325,34 +262,10 @@ impl Batcher {
         sizes: Vec<usize>,
         at: Option<Position>,
     ) {
-        let now = Instant::now();
-        let mut full = Vec::new();
-        {
-            let mut buffers = self.lock_buffers();
-            for (p, size) in partitions.into_iter().zip(sizes) {
-                let key = BufferKey::of(&p);
-                let buffer = buffers.entry(key.clone()).or_insert_with(|| Buffer {
-                    batches: Vec::new(),
-                    rows: 0,
-                    bytes: 0,
-                    min_time_ns: p.min_time_ns,
-                    opened: now,
-                    units: Vec::new(),
-                });
-                buffer.rows += p.batch.num_rows();
-                buffer.bytes += size;
-                buffer.min_time_ns = buffer.min_time_ns.min(p.min_time_ns);
-                buffer.batches.push(p.batch);
-                buffer.units.extend(at);
-                if (buffer.rows >= self.limits.max_rows || buffer.bytes >= self.limits.max_bytes)
-                    && let Some(b) = buffers.remove(&key)
-                {
-                    full.push((key, b));
-                }
-            }
-            self.relieve_pressure(&mut buffers, &mut full);
-        }
-        for (key, buffer) in full {
+        let due = self
+            .lock_buffers()
+            .insert(partitions, sizes, at, monotonic());
+        for (key, buffer) in due {
             self.spawn_flush(key, buffer, None);
         }
     }
@@ -383,14 +296,13 @@ impl Batcher {
                 service: file.intent.service.clone(),
                 hour: file.intent.hour,
             };
-            let buffer = Buffer {
-                batches: file.batches,
-                rows,
+            let buffer = Buffer::restored(
+                file.batches,
                 bytes,
-                min_time_ns: file.intent.hour,
-                opened: Instant::now(),
-                units: file.units,
-            };
+                file.intent.hour,
+                file.units,
+                monotonic(),
+            );
             self.spawn_flush(key, buffer, Some((file.intent.object, file.at)));
         }
         for (p, at) in loose {
@@ -399,55 +311,15 @@ impl Batcher {
                 self.insert(partitions, reserved.sizes, Some(at));
             }
         }
-        let all: Vec<(BufferKey, Buffer)> = self.lock_buffers().drain().collect();
+        let all = self.lock_buffers().drain();
         for (key, buffer) in all {
             self.spawn_flush(key, buffer, None);
         }
     }
 
-    /// Under memory pressure — buffers waiting for their limits hold more than half of
-    /// `max_buffered_bytes` — takes the largest buffers out for writing until a quarter is left.
-    /// Without this, many buffers each below its own limits could fill the bound together and
-    /// every request would be refused until the age timer fired.
-    fn relieve_pressure(
-        &self,
-        buffers: &mut HashMap<BufferKey, Buffer>,
-        out: &mut Vec<(BufferKey, Buffer)>,
-    ) {
-        let waiting: usize = buffers.values().map(|b| b.bytes).sum();
-        let bound = self.limits.max_buffered_bytes;
-        if waiting <= bound / 2 {
-            return;
-        }
-        let mut by_size: Vec<(BufferKey, usize)> =
-            buffers.iter().map(|(k, b)| (k.clone(), b.bytes)).collect();
-        by_size.sort_unstable_by_key(|&(_, size)| std::cmp::Reverse(size));
-        let mut left = waiting;
-        for (key, size) in by_size {
-            if left <= bound / 4 {
-                break;
-            }
-            if let Some(b) = buffers.remove(&key) {
-                out.push((key, b));
-                left = left.saturating_sub(size);
-            }
-        }
-    }
-
     /// Flushes every buffer older than `max_age`.
     pub fn flush_aged(self: &Arc<Self>) {
-        let max_age = self.limits.max_age;
-        let old: Vec<(BufferKey, Buffer)> = {
-            let mut buffers = self.lock_buffers();
-            let keys: Vec<BufferKey> = buffers
-                .iter()
-                .filter(|(_, b)| b.opened.elapsed() >= max_age)
-                .map(|(k, _)| k.clone())
-                .collect();
-            keys.into_iter()
-                .filter_map(|k| buffers.remove(&k).map(|b| (k, b)))
-                .collect()
-        };
+        let old = self.lock_buffers().take_aged(monotonic());
         for (key, buffer) in old {
             self.spawn_flush(key, buffer, None);
         }
@@ -471,7 +343,7 @@ impl Batcher {
     /// Flushes every buffer and waits up to `deadline` for all writes (retries included) to
     /// finish. Returns the rows still unwritten when it gave up (0 when everything is stored).
     pub async fn shutdown(self: &Arc<Self>, deadline: Duration) -> u64 {
-        let all: Vec<(BufferKey, Buffer)> = self.lock_buffers().drain().collect();
+        let all = self.lock_buffers().drain();
         for (key, buffer) in all {
             self.spawn_flush(key, buffer, None);
         }
@@ -498,7 +370,7 @@ impl Batcher {
         }
     }
 
-    fn lock_buffers(&self) -> std::sync::MutexGuard<'_, HashMap<BufferKey, Buffer>> {
+    fn lock_buffers(&self) -> std::sync::MutexGuard<'_, Buffers<Position>> {
         // A panic while holding the lock cannot happen (no code under it panics), and if it
         // did the buffers are still consistent, so a poisoned lock is used as is.
         self.buffers
@@ -511,13 +383,20 @@ impl Batcher {
     fn spawn_flush(
         self: &Arc<Self>,
         key: BufferKey,
-        buffer: Buffer,
+        buffer: Buffer<Position>,
         preset: Option<(String, Position)>,
     ) {
+        let (plan, replayed_intent) = match preset {
+            Some((object, at)) => (FlushPlan::with_object(object, key, buffer), Some(at)),
+            None => {
+                let token = self.tokens.next(now_ns());
+                (FlushPlan::new(&self.prefix, key, buffer, token), None)
+            }
+        };
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         let this = Arc::clone(self);
         tokio::spawn(async move {
-            this.flush(key, buffer, preset).await;
+            this.flush(plan, replayed_intent).await;
             if this.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
                 this.idle.notify_waiters();
             }
@@ -525,27 +404,18 @@ impl Batcher {
     }
 
     /// Encodes one buffer and writes it, retrying until the write succeeds.
-    async fn flush(&self, key: BufferKey, buffer: Buffer, preset: Option<(String, Position)>) {
+    async fn flush(&self, plan: FlushPlan<Position>, replayed_intent: Option<Position>) {
+        let FlushPlan {
+            key,
+            object,
+            buffer,
+        } = plan;
         let (rows, arrow_bytes) = (buffer.rows as u64, buffer.bytes as u64);
-        let (object, replayed_intent) = match preset {
-            Some((object, at)) => (object, Some(at)),
-            None => {
-                let now_ns = crate::server::now_ns();
-                let object = object_key(
-                    &self.prefix,
-                    key.table,
-                    &key.service,
-                    buffer.min_time_ns,
-                    self.tokens.next(now_ns),
-                );
-                (object, None)
-            }
-        };
         let units = buffer.units;
         let encoded = {
             let _permit = self.encoders.acquire().await;
             let (table, opts) = (key.table, self.opts);
-            tokio::task::spawn_blocking(move || encode_merged(table, &buffer.batches, &opts)).await
+            tokio::task::spawn_blocking(move || encode(table, &buffer.batches, &opts)).await
         };
         let file = match encoded {
             Ok(Ok(file)) => file,
@@ -583,7 +453,15 @@ impl Batcher {
                 Ok(()) => break,
                 Err(e) => {
                     self.metrics.flush_failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(key = %object, rows, error = %e, retry_in_ms = delay.as_millis() as u64, "writing a file failed; its rows stay buffered and the write is retried");
+                    let retry_in_ms = delay.as_millis() as u64;
+                    match e.kind {
+                        StorageErrorKind::Temporary => {
+                            tracing::warn!(key = %object, rows, error = %e, retry_in_ms, "writing a file failed; its rows stay buffered and the write is retried");
+                        }
+                        StorageErrorKind::Permanent => {
+                            tracing::error!(key = %object, rows, error = %e, retry_in_ms, "storage refused a file: check the storage settings (bucket, credentials); its rows stay buffered and the write is retried");
+                        }
+                    }
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(MAX_RETRY_DELAY);
                 }
@@ -673,14 +551,21 @@ mod tests {
     struct Harness {
         batcher: Arc<Batcher>,
         store: Arc<Store>,
+        memory: Arc<MemoryStorage>,
         metrics: Arc<Metrics>,
+    }
+
+    fn memory_store() -> (Arc<Store>, Arc<MemoryStorage>) {
+        let memory = Arc::new(MemoryStorage::new());
+        let store = Store::new(crate::store::memory::Shared(Arc::clone(&memory)));
+        (Arc::new(store), memory)
     }
 
     impl Harness {
         fn new(tune: impl FnOnce(&mut Config)) -> Harness {
             let mut config = Config::defaults(Platform::Server);
             tune(&mut config);
-            let store = Arc::new(Store::Memory(MemoryStorage::new()));
+            let (store, memory) = memory_store();
             let metrics = Arc::new(Metrics::default());
             let batcher = Batcher::new(
                 &config,
@@ -692,19 +577,24 @@ mod tests {
             Harness {
                 batcher,
                 store,
+                memory,
                 metrics,
             }
         }
 
         /// A batcher with a write-ahead log in `dir`, replaying what is there first, writing to
         /// `store` (a new in-memory store if `None`).
-        fn logged(dir: &std::path::Path, max_rows: usize, store: Option<Arc<Store>>) -> Harness {
+        fn logged(
+            dir: &std::path::Path,
+            max_rows: usize,
+            store: Option<(Arc<Store>, Arc<MemoryStorage>)>,
+        ) -> Harness {
             let mut config = Config::defaults(Platform::Server);
             config.batch.max_rows = max_rows;
-            let store = store.unwrap_or_else(|| Arc::new(Store::Memory(MemoryStorage::new())));
+            let (store, memory) = store.unwrap_or_else(memory_store);
             let metrics = Arc::new(Metrics::default());
-            let replay = crate::recover::replay(dir).unwrap();
-            let wal = Wal::start(dir, replay.resume, crate::wal::SEGMENT_BYTES).unwrap();
+            let replay = otlp2parquet_wal::replay(dir).unwrap();
+            let wal = Wal::start(dir, replay.resume, otlp2parquet_wal::SEGMENT_BYTES).unwrap();
             let batcher = Batcher::new(
                 &config,
                 Arc::clone(&store),
@@ -716,6 +606,7 @@ mod tests {
             Harness {
                 batcher,
                 store,
+                memory,
                 metrics,
             }
         }
@@ -737,10 +628,7 @@ mod tests {
         }
 
         fn memory(&self) -> &MemoryStorage {
-            match self.store.as_ref() {
-                Store::Memory(m) => m,
-                Store::Opendal(_) => unreachable!(),
-            }
+            &self.memory
         }
 
         /// Rows per stored file, by key.
@@ -761,9 +649,12 @@ mod tests {
         }
 
         async fn wait_for(&self, what: &str, cond: impl Fn(&Harness) -> bool) {
-            let deadline = Instant::now() + Duration::from_secs(10);
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
             while !cond(self) {
-                assert!(Instant::now() < deadline, "timed out waiting for {what}");
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "timed out waiting for {what}"
+                );
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
@@ -795,7 +686,7 @@ mod tests {
         let h = Harness::new(|c| c.batch.max_age_secs = 1);
         h.batcher.spawn_age_timer();
         h.batcher.submit(logs(50, 2, 1)).unwrap();
-        let start = Instant::now();
+        let start = std::time::Instant::now();
         h.wait_for("the age flush", |h| h.files().len() == 2).await;
         assert!(start.elapsed() >= Duration::from_millis(900));
         assert_eq!(h.files().iter().map(|f| f.1).sum::<i64>(), 50);
@@ -881,11 +772,13 @@ mod tests {
         assert_eq!(down.batcher.shutdown(Duration::from_millis(300)).await, 40);
     }
 
+    use otlp2parquet_testkit::TempDir;
+
     /// Copies the segment files of `from` into a new directory: the log as a crash at this
     /// moment would leave it.
-    fn snapshot(from: &std::path::Path) -> crate::wal::tests::TempDir {
-        let to = crate::wal::tests::TempDir::new("snapshot");
-        for (_, path) in crate::wal::segments(from).unwrap() {
+    fn snapshot(from: &std::path::Path) -> TempDir {
+        let to = TempDir::new("snapshot");
+        for (_, path) in otlp2parquet_wal::segments(from).unwrap() {
             std::fs::copy(&path, to.0.join(path.file_name().unwrap())).unwrap();
         }
         to
@@ -893,7 +786,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn after_a_crash_replay_stores_every_logged_row_exactly_once() {
-        let dir = crate::wal::tests::TempDir::new("replay");
+        let dir = TempDir::new("replay");
         let h = Harness::logged(&dir.0, 300, None);
         // 200 rows for each of two services, then 200 more for the first: its buffer reaches
         // 300 rows and is written; the second's 200 rows wait.
@@ -905,8 +798,12 @@ mod tests {
         assert_eq!(written[0].1, 400);
         // The crash: the log as it is now, replayed against the same storage.
         let crashed = snapshot(&dir.0);
-        assert_eq!(crate::wal::segments(&crashed.0).unwrap().len(), 1);
-        let again = Harness::logged(&crashed.0, 300, Some(Arc::clone(&h.store)));
+        assert_eq!(otlp2parquet_wal::segments(&crashed.0).unwrap().len(), 1);
+        let again = Harness::logged(
+            &crashed.0,
+            300,
+            Some((Arc::clone(&h.store), Arc::clone(&h.memory))),
+        );
         assert_eq!(again.batcher.shutdown(Duration::from_secs(5)).await, 0);
         again.batcher.wal_barrier().await;
         let files = again.files();
@@ -921,13 +818,13 @@ mod tests {
         );
         assert_eq!(files.iter().map(|f| f.1).sum::<i64>(), 600);
         assert!(
-            crate::wal::segments(&crashed.0).unwrap().is_empty(),
+            otlp2parquet_wal::segments(&crashed.0).unwrap().is_empty(),
             "once everything is stored the log is empty"
         );
         // And the original process, finishing normally, leaves an empty log too.
         assert_eq!(h.batcher.shutdown(Duration::from_secs(5)).await, 0);
         h.batcher.wal_barrier().await;
-        assert!(crate::wal::segments(&dir.0).unwrap().is_empty());
+        assert!(otlp2parquet_wal::segments(&dir.0).unwrap().is_empty());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

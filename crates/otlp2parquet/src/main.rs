@@ -4,14 +4,16 @@
 //! request to `otlp2parquet_handlers`.
 
 mod batcher;
+mod clock;
 mod connect;
 mod create;
+mod front;
 mod grpc;
+mod http;
+mod intake;
 mod metrics;
-mod recover;
-mod server;
+mod serve;
 mod store;
-mod wal;
 
 use std::process::ExitCode;
 
@@ -188,7 +190,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(server::serve(config)) {
+    match runtime.block_on(serve::serve(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "server stopped");

@@ -10,11 +10,19 @@
     reason = "test code: failures are panics with context; the harness prints the server log"
 )]
 
-mod bad_input;
-mod batching;
-mod durability;
-mod grpc;
-mod http;
-mod s3;
-mod sdk;
+// Every test here runs the server binary against real components (a real port, s3s-fs, the
+// Python and Node SDKs, grpcio, DuckDB): the `e2e` feature (`make test`, `make test-e2e`).
+#[cfg(feature = "e2e")]
+mod e2e {
+    pub mod bad_input;
+    pub mod batching;
+    mod durability;
+    mod grpc;
+    mod http;
+    mod s3;
+    pub mod sdk;
+}
+#[cfg(feature = "e2e")]
+use e2e::{bad_input, batching, sdk};
+#[cfg(feature = "e2e")]
 mod util;

@@ -1,6 +1,6 @@
-//! Object keys as SPEC §5.1 spells them, checked field by field.
+//! Object keys as docs/keys.md#layout spells them, checked field by field.
 
-/// The metric tables, in SPEC order.
+/// The metric tables, in the order of docs/schema.md#metrics.
 pub const METRIC_KINDS: [&str; 5] = [
     "gauge",
     "sum",
@@ -38,7 +38,7 @@ pub struct KeyParts {
     pub dir: String,
 }
 
-/// Checks `key` against SPEC §5.1 under `prefix`: table, a store-safe service segment,
+/// Checks `key` against docs/keys.md#layout under `prefix`: table, a store-safe service segment,
 /// `year=/month=/day=/hour=` matching the file's `{micros}`, and a 32-lowercase-hex uuid.
 /// Panics naming what is wrong.
 pub fn check_key(key: &str, prefix: &str) -> KeyParts {

@@ -179,6 +179,32 @@ fn dechunk(mut rest: &[u8]) -> Vec<u8> {
     body
 }
 
+/// A fresh directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A new directory `{name}-{pid}-{n}` under the system temp dir.
+    pub fn new(name: &str) -> TempDir {
+        TempDir::under(&std::env::temp_dir(), name)
+    }
+
+    /// A new directory `{name}-{pid}-{n}` under `parent` (created if missing).
+    pub fn under(parent: &Path, name: &str) -> TempDir {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = parent.join(format!("{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// `body` gzip-compressed.
 pub fn gzip(body: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -189,6 +215,16 @@ pub fn gzip(body: &[u8]) -> Vec<u8> {
 /// `body` zstd-compressed.
 pub fn zstd(body: &[u8]) -> Vec<u8> {
     zstd::encode_all(body, 3).unwrap()
+}
+
+/// `body` zstd-compressed in a frame declaring a 128 MiB window (2^27) and no content size,
+/// as a compression bomb aimed at the decoder's window allocation would be.
+pub fn zstd_wide_window(body: &[u8]) -> Vec<u8> {
+    let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+    enc.include_contentsize(false).unwrap();
+    enc.window_log(27).unwrap();
+    enc.write_all(body).unwrap();
+    enc.finish().unwrap()
 }
 
 /// Rows in a Parquet file, from its footer; panics naming `what` if it is not Parquet.

@@ -177,7 +177,7 @@ def check_reference(fixture_dir, name, signal, received_at):
         key = os.path.relpath(path, fixture_dir)
         m = KEY_RE.match(key)
         if not m:
-            fail(f"{name}: key {key!r} does not follow SPEC §5.1")
+            fail(f"{name}: key {key!r} does not follow docs/keys.md#layout")
             continue
         meta = pq.read_metadata(path).metadata or {}
         table = meta.get(b"otlp2parquet.schema", b"").decode()

@@ -1,6 +1,7 @@
 //! Trace/span ids and `bytesValue`: hex and base64 text to bytes.
 //!
-//! The base64 rules are the reference's (SPEC §3.2): standard and URL-safe alphabets (even mixed),
+//! The base64 rules are the reference's (testdata/reference/reference.py; see
+//! docs/protocol.md#content-types): standard and URL-safe alphabets (even mixed),
 //! at most two trailing `=` with padding optional, non-zero trailing bits ignored. No base64
 //! engine of the `base64` crate accepts exactly that set, and this one decodes straight into the
 //! id's fixed array, so ids need no allocation.

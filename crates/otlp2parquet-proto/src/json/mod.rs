@@ -1,4 +1,5 @@
-//! OTLP/JSON decoding of export requests (SPEC §3.2), into the borrowed [`crate::model`] types.
+//! OTLP/JSON decoding of export requests (docs/protocol.md#content-types), into the borrowed
+//! [`crate::model`] types.
 //!
 //! The rules are those of the OTLP/JSON mapping as the reference implementation reads them:
 //! lowerCamelCase keys with snake_case accepted, `null` meaning absent, 64-bit integers as

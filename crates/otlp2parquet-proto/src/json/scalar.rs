@@ -1,4 +1,5 @@
-//! Scalar fields: how each protobuf scalar type may be spelled in OTLP/JSON (SPEC §3.2).
+//! Scalar fields: how each protobuf scalar type may be spelled in OTLP/JSON
+//! (docs/protocol.md#content-types).
 //!
 //! A [`Kind`] says which JSON values a field type accepts and what they decode to; one generic
 //! [`ScalarSeed`] drives serde_json for all of them. Every kind treats JSON `null` as the field

@@ -1,5 +1,5 @@
-//! Attribute lists → map entries: values stringified (SPEC §4), later duplicate key wins,
-//! entries sorted by key (byte order).
+//! Attribute lists → map entries: values stringified (docs/schema.md#value-strings), later
+//! duplicate key wins, entries sorted by key (byte order).
 
 use otlp2parquet_proto::{AnyValue, KeyValue};
 

@@ -1,5 +1,5 @@
 //! Rows → partitions: one group per (safe service, hour of the row's time), rows ordered by
-//! time within a group (SPEC §5.2).
+//! time within a group (docs/keys.md#hours).
 
 use std::collections::HashMap;
 
@@ -130,7 +130,7 @@ pub(crate) fn timestamp(t: u64, what: impl FnOnce() -> String) -> Result<i64, Wr
 }
 
 /// The time a row is stored and partitioned under: its own, or the received-at time when it
-/// has none (SPEC §5.2).
+/// has none (docs/keys.md#time-rules).
 #[inline]
 pub(crate) fn or_received(t: i64, received_at_ns: i64) -> i64 {
     if t == 0 { received_at_ns } else { t }

@@ -1,4 +1,4 @@
-//! `LogsRequest` → `logs` partitions (SPEC §4.1).
+//! `LogsRequest` → `logs` partitions (docs/schema.md#logs).
 
 use arrow_array::RecordBatch;
 use arrow_array::types::{TimestampMillisecondType, TimestampNanosecondType, UInt8Type};
@@ -99,7 +99,7 @@ fn build(
         timestamp_time.push(whole_seconds_ms(*time));
         trace_id.push(hex_id(&r.trace_id, &mut hex));
         span_id.push(hex_id(&r.span_id, &mut hex));
-        // W3C trace flags are the low byte (SPEC §4.1 `TraceFlags` UInt8).
+        // W3C trace flags are the low byte (`TraceFlags` UInt8, docs/schema.md#logs).
         trace_flags.push((r.flags & 0xFF) as u8);
         severity_text.push(&r.severity_text);
         severity_number.push(u8::try_from(r.severity_number).unwrap_or(0));

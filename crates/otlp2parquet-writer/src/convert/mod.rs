@@ -1,5 +1,6 @@
 //! OTLP → Arrow conversion: one converter per signal, each producing one [`Partition`] per
-//! (table, key-safe service name, hour of the row's time), rows ordered by time (SPEC §4, §5.2).
+//! (table, key-safe service name, hour of the row's time), rows ordered by time
+//! (docs/schema.md#conventions, docs/keys.md#hours).
 //!
 //! Each converter works in two passes. The first walks the request once, stringifies every
 //! resource and scope (once each, not per row), checks that every stored time fits a
@@ -9,7 +10,7 @@
 //! count; the batch is assembled with `RecordBatch::try_new` against the cached schema.
 //!
 //! A row without a time (0, after the logs' observed-time fallback) is stored with the
-//! received-at time in its time column and partitioned by it (SPEC §5.2).
+//! received-at time in its time column and partitioned by it (docs/keys.md#time-rules).
 
 mod attrs;
 mod columns;

@@ -1,4 +1,4 @@
-//! `TracesRequest` → `traces` partitions (SPEC §4.2).
+//! `TracesRequest` → `traces` partitions (docs/schema.md#traces).
 
 use arrow_array::RecordBatch;
 use arrow_array::types::{TimestampNanosecondType, UInt64Type};

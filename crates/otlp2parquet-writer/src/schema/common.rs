@@ -20,7 +20,7 @@ use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 
 use crate::Table;
 
-/// Footer/schema metadata key holding `<table>/v1` (SPEC §4.4).
+/// Footer/schema metadata key holding `<table>/v1` (docs/schema.md#footer-metadata).
 pub const METADATA_SCHEMA: &str = "otlp2parquet.schema";
 /// Footer/schema metadata key holding the otlp2parquet version.
 pub const METADATA_VERSION: &str = "otlp2parquet.version";
@@ -60,7 +60,7 @@ pub fn timestamp_ns() -> DataType {
 }
 
 /// `Timestamp(Millisecond, "UTC")`: whole seconds kept in milliseconds, because Parquet has no
-/// seconds unit (SPEC §4.1 `TimestampTime`).
+/// seconds unit (`TimestampTime`, docs/schema.md#logs).
 pub fn timestamp_ms() -> DataType {
     DataType::Timestamp(TimeUnit::Millisecond, Some(UTC.into()))
 }
@@ -87,7 +87,7 @@ pub fn column(name: &str, data_type: DataType) -> Field {
     Field::new(name, data_type, false)
 }
 
-/// The schema of `table` with the footer metadata of SPEC §4.4.
+/// The schema of `table` with the footer metadata of docs/schema.md#footer-metadata.
 pub(crate) fn table_schema(table: Table, fields: Vec<Field>) -> SchemaRef {
     let metadata = HashMap::from([
         (METADATA_SCHEMA.to_owned(), table.schema_id().to_owned()),

@@ -1,4 +1,4 @@
-//! The `logs` table (SPEC §4.1): one row per `LogRecord`.
+//! The `logs` table (docs/schema.md#logs): one row per `LogRecord`.
 //!
 //! | column | type | OTLP source |
 //! |---|---|---|

@@ -1,4 +1,5 @@
-//! The five metric tables (SPEC §4.3): one row per data point, one table per metric kind.
+//! The five metric tables (docs/schema.md#metrics): one row per data point, one table per
+//! metric kind.
 //!
 //! Every table starts with the same leading columns:
 //!
@@ -23,11 +24,11 @@
 //!
 //! | column | type | OTLP source |
 //! |---|---|---|
-//! | `Exemplars.FilteredAttributes` | List<Map> | `exemplars[].filtered_attributes` |
-//! | `Exemplars.TimeUnix` | List<Timestamp(ns, UTC)> | `exemplars[].time_unix_nano` |
-//! | `Exemplars.Value` | List<Float64> | `exemplars[].as_double` / `as_int` |
-//! | `Exemplars.SpanId` | List<Utf8> | `exemplars[].span_id`, lowercase hex |
-//! | `Exemplars.TraceId` | List<Utf8> | `exemplars[].trace_id`, lowercase hex |
+//! | `Exemplars.FilteredAttributes` | `List<Map>` | `exemplars[].filtered_attributes` |
+//! | `Exemplars.TimeUnix` | `List<Timestamp(ns, UTC)>` | `exemplars[].time_unix_nano` |
+//! | `Exemplars.Value` | `List<Float64>` | `exemplars[].as_double` / `as_int` |
+//! | `Exemplars.SpanId` | `List<Utf8>` | `exemplars[].span_id`, lowercase hex |
+//! | `Exemplars.TraceId` | `List<Utf8>` | `exemplars[].trace_id`, lowercase hex |
 //!
 //! Then, per table:
 //!
@@ -35,9 +36,9 @@
 //! |---|---|
 //! | `gauge` | `Value` Float64 (`as_double`, or `as_int` converted), `Flags` UInt32, exemplars |
 //! | `sum` | `Value`, `Flags`, exemplars, `AggregationTemporality` Int32, `IsMonotonic` Boolean |
-//! | `histogram` | `Count` UInt64, `Sum` Float64, `BucketCounts` List<UInt64>, `ExplicitBounds` List<Float64>, exemplars, `Flags`, `Min` Float64, `Max` Float64, `AggregationTemporality` |
-//! | `exponential_histogram` | `Count`, `Sum`, `Scale` Int32, `ZeroCount` UInt64, `PositiveOffset` Int32, `PositiveBucketCounts` List<UInt64>, `NegativeOffset` Int32, `NegativeBucketCounts` List<UInt64>, exemplars, `Flags`, `Min`, `Max`, `AggregationTemporality` |
-//! | `summary` | `Count`, `Sum`, `ValueAtQuantiles.Quantile` List<Float64>, `ValueAtQuantiles.Value` List<Float64>, `Flags` |
+//! | `histogram` | `Count` UInt64, `Sum` Float64, `BucketCounts` `List<UInt64>`, `ExplicitBounds` `List<Float64>`, exemplars, `Flags`, `Min` Float64, `Max` Float64, `AggregationTemporality` |
+//! | `exponential_histogram` | `Count`, `Sum`, `Scale` Int32, `ZeroCount` UInt64, `PositiveOffset` Int32, `PositiveBucketCounts` `List<UInt64>`, `NegativeOffset` Int32, `NegativeBucketCounts` `List<UInt64>`, exemplars, `Flags`, `Min`, `Max`, `AggregationTemporality` |
+//! | `summary` | `Count`, `Sum`, `ValueAtQuantiles.Quantile` `List<Float64>`, `ValueAtQuantiles.Value` `List<Float64>`, `Flags` |
 //!
 //! An absent optional `sum`/`min`/`max` is stored as `0`.
 

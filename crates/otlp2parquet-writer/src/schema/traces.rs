@@ -1,4 +1,4 @@
-//! The `traces` table (SPEC §4.2): one row per `Span`.
+//! The `traces` table (docs/schema.md#traces): one row per `Span`.
 //!
 //! | column | type | OTLP source |
 //! |---|---|---|
@@ -17,13 +17,13 @@
 //! | `Duration` | UInt64 | `end_time_unix_nano - start_time_unix_nano` in ns, 0 if negative |
 //! | `StatusCode` | Utf8 | `status.code` as its name (`STATUS_CODE_ERROR`); unknown → `STATUS_CODE_UNSET` |
 //! | `StatusMessage` | Utf8 | `status.message` |
-//! | `Events.Timestamp` | List<Timestamp(ns, UTC)> | `events[].time_unix_nano` |
-//! | `Events.Name` | List<Utf8> | `events[].name` |
-//! | `Events.Attributes` | List<Map> | `events[].attributes` |
-//! | `Links.TraceId` | List<Utf8> | `links[].trace_id`, lowercase hex |
-//! | `Links.SpanId` | List<Utf8> | `links[].span_id`, lowercase hex |
-//! | `Links.TraceState` | List<Utf8> | `links[].trace_state` |
-//! | `Links.Attributes` | List<Map> | `links[].attributes` |
+//! | `Events.Timestamp` | `List<Timestamp(ns, UTC)>` | `events[].time_unix_nano` |
+//! | `Events.Name` | `List<Utf8>` | `events[].name` |
+//! | `Events.Attributes` | `List<Map>` | `events[].attributes` |
+//! | `Links.TraceId` | `List<Utf8>` | `links[].trace_id`, lowercase hex |
+//! | `Links.SpanId` | `List<Utf8>` | `links[].span_id`, lowercase hex |
+//! | `Links.TraceState` | `List<Utf8>` | `links[].trace_state` |
+//! | `Links.Attributes` | `List<Map>` | `links[].attributes` |
 
 use std::sync::{Arc, LazyLock};
 

@@ -1,6 +1,7 @@
-//! Bad input against the live server (SPEC §3.3, §3.4): every malformed, oversized, mislabelled
-//! or hostile request gets its 4xx with a `google.rpc.Status` body, the process stays up, and
-//! valid requests sent afterwards are still answered 200 and stored.
+//! Bad input against the live server (docs/protocol.md#limits, docs/protocol.md#statuses):
+//! every malformed, oversized, mislabelled or hostile request gets its 4xx with a
+//! `google.rpc.Status` body, the process stays up, and valid requests sent afterwards are still
+//! answered 200 and stored.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -1,7 +1,7 @@
-//! The server's batcher seen from outside (SPEC §6, ADR 0006): many requests become few files,
-//! and files are written at the row limit, at the age limit with no further traffic, and at
-//! SIGTERM; rows go to the hour of their own time stamp; `batch.enabled = false` writes before
-//! answering; `/metrics` counts what was sent.
+//! The server's batcher seen from outside (ADR 0006, docs/keys.md#how-many-files): many
+//! requests become few files, and files are written at the row limit, at the age limit with no
+//! further traffic, and at SIGTERM; rows go to the hour of their own time stamp;
+//! `batch.enabled = false` writes before answering; `/metrics` counts what was sent.
 //!
 //! The helpers here (files on disk while the server runs, rows per file, `/metrics` values) are
 //! shared with `bad_input`.

@@ -114,6 +114,17 @@ fn grpcio_call(
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Rows in every Parquet file the server wrote.
+fn stored_rows(server: &Server) -> i64 {
+    server
+        .files()
+        .into_iter()
+        .map(|f| {
+            otlp2parquet_testkit::parquet_rows(std::fs::read(&f).unwrap(), &f.display().to_string())
+        })
+        .sum()
+}
+
 #[test]
 fn python_sdk_grpc_plain_and_gzip_is_stored_as_sent() {
     let mut server = Server::start_with("grpc-sdk", &[("OTLP2PARQUET_BATCH_MAX_AGE_SECS", "3600")]);
@@ -197,13 +208,7 @@ fn raw_calls_get_the_right_status_and_the_server_keeps_serving() {
     let after = call(&server, LOGS_EXPORT, &good, None, None);
     assert_eq!(after.grpc_status, Some(0), "{after:?}");
     server.stop();
-    let rows: i64 = server
-        .files()
-        .into_iter()
-        .map(|f| {
-            otlp2parquet_testkit::parquet_rows(std::fs::read(&f).unwrap(), &f.display().to_string())
-        })
-        .sum();
+    let rows = stored_rows(&server);
     assert_eq!(rows, 40);
 }
 
@@ -234,4 +239,40 @@ fn grpc_can_be_switched_off() {
         server.log_tail()
     );
     server.stop();
+}
+
+#[test]
+fn a_zstd_bomb_is_refused_over_grpc_as_over_http() {
+    let mut server = Server::start_with("grpc-zstd-window", &[]);
+    let good = logs_request(10, 1, 1).encode_to_vec();
+    // A frame declaring a 128 MiB window, past the decoder's cap: the decoder would allocate
+    // the window before the payload limit could stop it.
+    let bomb = otlp2parquet_testkit::zstd_wide_window(&good);
+    let http = crate::bad_input::send(
+        &server,
+        "POST",
+        "/v1/logs",
+        &[
+            ("Content-Type", "application/x-protobuf"),
+            ("Content-Encoding", "zstd"),
+        ],
+        &bomb,
+    );
+    crate::bad_input::assert_rpc_status(&http, 400, false, "zstd window over HTTP");
+    let grpc = call(&server, LOGS_EXPORT, &bomb, Some("zstd"), None);
+    // INVALID_ARGUMENT is the gRPC code of the 400's kind, with the same explanation.
+    assert_eq!(grpc.grpc_status, Some(3), "{grpc:?}");
+    assert!(grpc.grpc_message.contains("zstd"), "{grpc:?}");
+    // The same message with an ordinary window is stored, over both.
+    let ok = call(
+        &server,
+        LOGS_EXPORT,
+        &otlp2parquet_testkit::zstd(&good),
+        Some("zstd"),
+        None,
+    );
+    assert_eq!(ok.grpc_status, Some(0), "{ok:?}");
+    server.stop();
+    let rows = stored_rows(&server);
+    assert_eq!(rows, 10);
 }

@@ -1,8 +1,8 @@
-//! The server writing to object storage (SPEC §2, §5.1, §6; ADR 0005, ADR 0006): the `s3` backend
-//! and the `r2` code path against a real local S3 server (s3s-fs, installed by `make deps`), and
-//! what happens when that server dies: requests are still taken until the memory bound, then
-//! refused with 503 + `Retry-After`; `/ready` says 503; once storage is back every acknowledged
-//! row is written exactly once.
+//! The server writing to object storage (docs/configuration.md#storage, docs/keys.md; ADR 0005,
+//! ADR 0006): the `s3` backend and the `r2` code path against a real local S3 server (s3s-fs,
+//! installed by `make deps`), and what happens when that server dies: requests are still taken
+//! until the memory bound, then refused with 503 + `Retry-After`; `/ready` says 503; once
+//! storage is back every acknowledged row is written exactly once.
 //!
 //! Objects are listed and read back through the S3 API (an `OpendalStorage` of our own), never
 //! from s3s-fs's directory, so the keys checked are the keys a bucket user sees.
@@ -38,8 +38,8 @@ fn start_server(name: &str, env: &[(String, String)]) -> Server {
     Server::start_args(name, &["serve"], &env)
 }
 
-/// Checks `key` against SPEC §5.1 under `prefix` (testkit) and that its time is one of the
-/// records sent; returns (table, partition directory).
+/// Checks `key` against docs/keys.md#layout under `prefix` (testkit) and that its time is one of
+/// the records sent; returns (table, partition directory).
 fn check_key(key: &str, prefix: &str) -> (String, String) {
     let parts = otlp2parquet_testkit::check_key(key, prefix);
     // Generated records lie in the five minutes from BASE_TIME_UNIX_NANO.

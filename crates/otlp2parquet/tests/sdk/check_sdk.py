@@ -4,9 +4,9 @@
 
 Each report is the JSON a sender (python/send.py, node/send.mjs) printed: its service name, run id
 and the spans, log records and metric points it sent, with attribute values already stringified as
-SPEC §4 stores them. For every report:
+docs/schema.md#value-strings stores them. For every report:
 
-- the keys are SPEC §5 keys under traces/<service>/, logs/<service>/, metrics/<kind>/<service>/,
+- the keys follow docs/keys.md under traces/<service>/, logs/<service>/, metrics/<kind>/<service>/,
   and the files of a kind the sender did not send are absent;
 - each table holds exactly as many rows as were sent, every row belongs to this service and run, and
   every sent record is found by its identity (SpanId, log Body, metric name + attributes) with its
@@ -185,7 +185,7 @@ def check_duckdb(data, reports):
             "GROUP BY ServiceName").fetchall())
         expect(f"duckdb {table} rows per service", got,
                {r["service"]: len(r[field]) for r in reports})
-        # Every row sits in the hour partition of its own timestamp (SPEC §5.2).
+        # Every row sits in the hour partition of its own timestamp (docs/keys.md#hours).
         misplaced = con.execute(
             f"SELECT count(*) FROM read_parquet('{pattern}', hive_partitioning=true) "
             "WHERE CAST(hour AS INTEGER) <> hour(Timestamp AT TIME ZONE 'UTC') "

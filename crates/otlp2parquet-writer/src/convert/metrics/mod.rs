@@ -1,5 +1,5 @@
-//! `MetricsRequest` → partitions of the five metric tables (SPEC §4.3): one row per data
-//! point, every point of every kind stored.
+//! `MetricsRequest` → partitions of the five metric tables (docs/schema.md#metrics): one row
+//! per data point, every point of every kind stored.
 
 mod kinds;
 

@@ -5,7 +5,8 @@
 // These exporters post with `Transfer-Encoding: chunked` and no Content-Length, which is what this
 // sender exists to exercise. Every provider is shut down before exiting (that flushes). Prints one
 // JSON document on stdout: what was sent, as the rows the server must store (attribute values already
-// stringified the way SPEC §4 stores them). Exits non-zero when an export did not succeed.
+// stringified the way docs/schema.md#value-strings stores them). Exits non-zero when an export did
+// not succeed.
 import { context, trace, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';

@@ -5,7 +5,8 @@ OTLP/gRPC).
 
 ENDPOINT is the server's base URL (http://127.0.0.1:PORT; for grpc, its gRPC port). Every provider is shut down before
 exiting, which flushes what it buffered. Prints one JSON document on stdout: what was sent, as the
-rows the server must store (attribute values already stringified the way SPEC §4 stores them).
+rows the server must store (attribute values already stringified the way
+docs/schema.md#value-strings stores them).
 Exits non-zero when an export was not acknowledged with success.
 """
 import json

@@ -1,0 +1,73 @@
+//! What the HTTP and gRPC listeners share: their state, the bounded body reader and the
+//! per-request counters.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{Body, HttpBody};
+use otlp2parquet_handlers::body::Capped;
+use otlp2parquet_handlers::{Export, Outcome};
+
+use crate::clock::now_ns;
+use crate::intake::Intake;
+use crate::metrics::Metrics;
+
+/// What both listeners share.
+pub struct AppState {
+    /// Where exports go.
+    pub intake: Intake,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+}
+
+/// Phase two for either listener: reads the admitted body and ingests it, counting the
+/// request.
+pub async fn ingest(
+    state: &AppState,
+    export: &Export<'_>,
+    body: Body,
+    started: Instant,
+) -> Outcome {
+    match read_body(body, export.read_limit()).await {
+        Ok(bytes) => {
+            let outcome = export.ingest(&bytes, now_ns(), &state.intake).await;
+            record(&state.metrics, &outcome, bytes.len(), started);
+            outcome
+        }
+        Err(e) => {
+            let outcome = export.unreadable(&e);
+            record(&state.metrics, &outcome, 0, started);
+            outcome
+        }
+    }
+}
+
+/// Counts an answered export (requests that named no signal are not counted).
+pub fn record(metrics: &Metrics, outcome: &Outcome, bytes: usize, started: Instant) {
+    if let Some(signal) = outcome.signal() {
+        metrics.record_request(
+            signal,
+            outcome.status(),
+            bytes,
+            outcome.records(),
+            started.elapsed(),
+        );
+    }
+}
+
+/// Reads a body without trusting `Content-Length` (chunked bodies have none), keeping at most
+/// `limit` bytes ([`Capped`]): past that the pipeline answers 413 without the rest.
+pub async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, axum::Error> {
+    let mut body = body;
+    let mut out = Capped::new(limit.saturating_sub(1));
+    while let Some(frame) = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        if let Ok(data) = frame?.into_data()
+            && !out.push(&data)
+        {
+            break;
+        }
+    }
+    Ok(out.into_bytes())
+}

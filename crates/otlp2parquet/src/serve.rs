@@ -1,0 +1,218 @@
+//! Starting and stopping the server: storage, the write-ahead log and its replay, the batcher,
+//! both listeners, and the final flush at SIGINT/SIGTERM. Requests themselves are handled by
+//! [`crate::http`] and [`crate::grpc`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use otlp2parquet_common::config::Config;
+use otlp2parquet_handlers::KeyTokens;
+use otlp2parquet_wal::{self as wal, Wal};
+use otlp2parquet_writer::OpendalStorage;
+
+use crate::batcher::Batcher;
+use crate::front::AppState;
+use crate::intake::Intake;
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::{grpc, http};
+
+/// How long shutdown waits for buffered rows to be written (retries included) before giving up.
+const SHUTDOWN_FLUSH_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Runs the server until SIGINT/SIGTERM, then writes every buffered row before returning.
+pub async fn serve(config: Config) -> Result<(), String> {
+    let storage = OpendalStorage::from_config(&config.storage).map_err(|e| e.to_string())?;
+    let store = Arc::new(Store::new(storage));
+    let listener = tokio::net::TcpListener::bind(&config.server.listen_addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen_addr))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("listener address: {e}"))?;
+    let grpc_listener = match &config.server.grpc_listen_addr {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            format!(
+                "cannot listen for OTLP/gRPC on {addr}: {e} (set \
+                         server.grpc_listen_addr / OTLP2PARQUET_GRPC_LISTEN_ADDR to another \
+                         address, or to off)"
+            )
+        })?),
+        None => None,
+    };
+    let grpc_local = match &grpc_listener {
+        Some(l) => Some(
+            l.local_addr()
+                .map_err(|e| format!("gRPC listener address: {e}"))?,
+        ),
+        None => None,
+    };
+    let metrics = Arc::new(Metrics::default());
+    let tokens = Arc::new(KeyTokens::default());
+    let wal_dir = config.wal_dir();
+    let batcher = match (config.batch.enabled, &wal_dir) {
+        (false, _) => None,
+        (true, None) => Some(Batcher::new(
+            &config,
+            Arc::clone(&store),
+            Arc::clone(&metrics),
+            Arc::clone(&tokens),
+            None,
+        )),
+        (true, Some(dir)) => {
+            let replay = {
+                let owned = dir.clone();
+                tokio::task::spawn_blocking(move || wal::replay(&owned))
+                    .await
+                    .map_err(|e| format!("replaying the write-ahead log: {e}"))?
+                    .map_err(|e| {
+                        format!("cannot read the write-ahead log in {}: {e}", dir.display())
+                    })?
+            };
+            let wal = Wal::start(dir, replay.resume, wal::SEGMENT_BYTES).map_err(|e| {
+                format!(
+                    "cannot open the write-ahead log in {}: {e} (set batch.wal_path / \
+                     OTLP2PARQUET_BATCH_WAL_PATH to a writable directory, or \
+                     batch.durability = \"memory\")",
+                    dir.display()
+                )
+            })?;
+            let s = replay.summary;
+            if s.entries > 0 || s.corrupt_records > 0 || s.torn_bytes > 0 {
+                tracing::info!(
+                    segments = s.segments,
+                    requests = s.entries,
+                    rows = s.rows,
+                    files_rewritten = s.files_rewritten,
+                    files_already_stored = s.intents_done,
+                    corrupt_records_skipped = s.corrupt_records,
+                    torn_tail_bytes_skipped = s.torn_bytes,
+                    refused_when_received = s.refused,
+                    "replaying the write-ahead log: its rows are written before new traffic is taken"
+                );
+            }
+            if s.corrupt_records > 0 {
+                tracing::warn!(
+                    corrupt_records = s.corrupt_records,
+                    "the write-ahead log held corrupt records; they were skipped"
+                );
+            }
+            let b = Batcher::new(
+                &config,
+                Arc::clone(&store),
+                Arc::clone(&metrics),
+                Arc::clone(&tokens),
+                Some(Arc::new(wal)),
+            );
+            b.restore(replay.loose, replay.files);
+            Some(b)
+        }
+    };
+    let writes = match &batcher {
+        Some(_) => format!(
+            "batched: a file per service and hour every {} rows, {} MiB or {} s",
+            config.batch.max_rows,
+            config.batch.max_bytes >> 20,
+            config.batch.max_age_secs
+        ),
+        None => "one file set per request".to_owned(),
+    };
+    let durability = match &wal_dir {
+        Some(dir) => format!(
+            "acknowledged once synced to the write-ahead log in {}",
+            dir.display()
+        ),
+        None if batcher.is_some() => {
+            "acknowledged from memory (batch.durability = memory: a crash loses buffered rows)"
+                .to_owned()
+        }
+        None => "acknowledged once stored".to_owned(),
+    };
+    let grpc_text = grpc_local.map_or_else(String::new, |a| format!(" and OTLP/gRPC on {a}"));
+    tracing::info!(
+        listen = %local,
+        grpc_listen = %grpc_local.map_or_else(|| "off".to_owned(), |a| a.to_string()),
+        storage = %store.describe(),
+        prefix = %config.storage.prefix,
+        "otlp2parquet receiving OTLP/HTTP on http://{local}/v1/{{logs,traces,metrics}}{grpc_text}, writing Parquet to {} ({writes}; {durability})",
+        store.describe()
+    );
+    if let Err(e) = store.ready().await {
+        tracing::warn!(error = %e, "storage is not reachable yet: writes are retried until it is, and requests are answered 503 once the buffers fill (or at once with batching off)");
+    }
+    if let Some(b) = &batcher {
+        b.spawn_age_timer();
+    }
+    let state = Arc::new(AppState {
+        intake: Intake {
+            config,
+            store,
+            batcher: batcher.clone(),
+            tokens,
+        },
+        metrics,
+    });
+    let grpc_state = Arc::clone(&state);
+    let app = http::router(state);
+    // One shutdown signal stops both listeners; each drains its in-flight requests before the
+    // final flush below.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let http = axum::serve(listener, app).with_graceful_shutdown(stopped(stop_rx.clone()));
+    let grpc = async {
+        match grpc_listener {
+            Some(l) => axum::serve(l, grpc::router(grpc_state))
+                .with_graceful_shutdown(stopped(stop_rx.clone()))
+                .await
+                .map_err(|e| format!("gRPC server error: {e}")),
+            None => Ok(()),
+        }
+    };
+    let (http, grpc) = tokio::join!(http, grpc);
+    http.map_err(|e| format!("server error: {e}"))?;
+    grpc?;
+    if let Some(b) = batcher {
+        tracing::info!("listener closed; writing buffered rows");
+        let left = b.shutdown(SHUTDOWN_FLUSH_DEADLINE).await;
+        b.wal_barrier().await;
+        if left > 0 && wal_dir.is_some() {
+            tracing::warn!(
+                rows = left,
+                "storage did not take the last buffered rows in time; they stay in the write-ahead log and are written at the next start"
+            );
+        } else if left > 0 {
+            tracing::error!(
+                rows = left,
+                "storage did not take the last buffered rows in time; they are lost"
+            );
+            return Err(format!("{left} buffered rows could not be written"));
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
