@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Cloudflare Worker's wasm (SPEC §6, issue 5).
+# The Cloudflare Worker's wasm (docs/adr/0008-worker.md, issue 5).
 #   full     build crates/otlp2parquet-cloudflare/build/{index.js,index_bg.wasm} offline with worker-build
 #   size     full, then print raw / optimized / gzip sizes; exit 1 above the gzip budget
 #   profile  full, then the largest items of the optimized wasm (twiggy)
