@@ -168,6 +168,18 @@ impl Capped {
         }
     }
 
+    /// [`Capped::new`], with room reserved for a body of `expected` bytes (a declared
+    /// `Content-Length`; never more than the bound), so that reading it copies each byte once.
+    pub fn with_expected(limit: usize, expected: Option<&str>) -> Self {
+        let room = expected
+            .and_then(|e| e.trim().parse::<usize>().ok())
+            .map_or(0, |e| e.min(limit.saturating_add(1)));
+        Capped {
+            bytes: Vec::with_capacity(room),
+            limit,
+        }
+    }
+
     /// Appends `chunk`; returns `false` once the body is over the limit and reading can stop
     /// (the bytes kept are then `limit + 1`).
     pub fn push(&mut self, chunk: &[u8]) -> bool {

@@ -22,15 +22,16 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
 }
 
-/// Phase two for either listener: reads the admitted body and ingests it, counting the
-/// request.
+/// Phase two for either listener: reads the admitted body (`declared`: its `Content-Length`,
+/// if any) and ingests it, counting the request.
 pub async fn ingest(
     state: &AppState,
     export: &Export<'_>,
     body: Body,
+    declared: Option<&str>,
     started: Instant,
 ) -> Outcome {
-    match read_body(body, export.read_limit()).await {
+    match read_body(body, export.read_limit(), declared).await {
         Ok(bytes) => {
             let outcome = export.ingest(&bytes, now_ns(), &state.intake).await;
             record(&state.metrics, &outcome, bytes.len(), started);
@@ -59,9 +60,14 @@ pub fn record(metrics: &Metrics, outcome: &Outcome, bytes: usize, started: Insta
 
 /// Reads a body without trusting `Content-Length` (chunked bodies have none), keeping at most
 /// `limit` bytes ([`Capped`]): past that the pipeline answers 413 without the rest.
-pub async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, axum::Error> {
+/// `declared` is the `Content-Length`, if any: room for it is reserved up front.
+pub async fn read_body(
+    body: Body,
+    limit: usize,
+    declared: Option<&str>,
+) -> Result<Vec<u8>, axum::Error> {
     let mut body = body;
-    let mut out = Capped::new(limit.saturating_sub(1));
+    let mut out = Capped::with_expected(limit.saturating_sub(1), declared);
     while let Some(frame) = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
         if let Ok(data) = frame?.into_data()
             && !out.push(&data)

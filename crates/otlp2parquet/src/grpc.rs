@@ -38,7 +38,9 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: HttpRequest) -> HttpR
         &state.intake.config,
     );
     let outcome: Outcome = match admission {
-        GrpcAdmission::Export(export) => ingest(&state, &export, body, started).await,
+        GrpcAdmission::Export(export) => {
+            ingest(&state, &export, body, metadata("content-length"), started).await
+        }
         GrpcAdmission::Answer(outcome) => {
             record(&state.metrics, &outcome, 0, started);
             outcome

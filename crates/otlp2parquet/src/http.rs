@@ -56,7 +56,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: HttpRequest) -> HttpR
             return to_http(resp);
         }
     };
-    let outcome = ingest(&state, &export, body, started).await;
+    let outcome = ingest(&state, &export, body, head.content_length, started).await;
     to_http(outcome.into_response())
 }
 
