@@ -36,7 +36,8 @@ enum Command {
         #[arg(long)]
         port: u16,
     },
-    /// Sum the rows of every Parquet file under DIR/SIGNAL/ (logs, traces or metrics) and compare with --expect-rows.
+    /// Sum the rows of every Parquet file under DIR/SIGNAL/ (logs, traces or metrics) and
+    /// compare with --expect-rows.
     Verify {
         /// The server's output directory.
         #[arg(long)]
