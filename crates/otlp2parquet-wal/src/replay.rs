@@ -239,6 +239,16 @@ mod tests {
         }
     }
 
+    /// Logs the requests of `a` and `b`, two partitions each.
+    async fn append_two(wal: &Wal, a: &[u8], b: &[u8]) -> (Position, Position) {
+        let mut at = Vec::new();
+        for body in [a, b] {
+            let entry = Entry::of(&request(body), usize::MAX);
+            at.push(wal.append_entry(&entry, 2).await.unwrap());
+        }
+        (at[0], at[1])
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_intent_whose_entries_all_survive_is_rewritten_and_its_rows_are_not_loose() {
         let dir = TempDir::new("rewrite");
@@ -246,14 +256,7 @@ mod tests {
         let key = keys(&a)[0].clone();
         assert_eq!(keys(&b)[0], key, "both requests fill the same two buffers");
         let wal = Wal::start(&dir.0, Resume::default(), SEGMENT_BYTES).unwrap();
-        let ea = wal
-            .append_entry(&Entry::of(&request(&a), usize::MAX), 2)
-            .await
-            .unwrap();
-        let eb = wal
-            .append_entry(&Entry::of(&request(&b), usize::MAX), 2)
-            .await
-            .unwrap();
+        let (ea, eb) = append_two(&wal, &a, &b).await;
         let i = wal
             .append_intent(&intent_for(&key, vec![ea.seq, eb.seq]))
             .await
@@ -282,14 +285,7 @@ mod tests {
         let key = keys(&a)[0].clone();
         // One segment per record.
         let wal = Wal::start(&dir.0, Resume::default(), 16).unwrap();
-        let ea = wal
-            .append_entry(&Entry::of(&request(&a), usize::MAX), 2)
-            .await
-            .unwrap();
-        let eb = wal
-            .append_entry(&Entry::of(&request(&b), usize::MAX), 2)
-            .await
-            .unwrap();
+        let (ea, eb) = append_two(&wal, &a, &b).await;
         wal.append_intent(&intent_for(&key, vec![ea.seq, eb.seq]))
             .await
             .unwrap();
