@@ -17,6 +17,7 @@ mod merge;
 #[cfg(feature = "opendal")]
 pub mod opendal_storage;
 mod parquet;
+pub mod part;
 pub mod schema;
 mod storage;
 mod table;

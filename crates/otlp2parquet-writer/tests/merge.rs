@@ -158,3 +158,35 @@ fn read_empty(file: Vec<u8>) -> usize {
         .unwrap();
     reader.map(|b| b.unwrap().num_rows()).sum()
 }
+
+/// A spooled part gives back exactly its batch, in the table's own schema, so that parts merge
+/// like batches fresh from conversion; garbage and another table's part are errors.
+#[test]
+fn spooled_parts_merge_like_converted_batches() {
+    use otlp2parquet_writer::part::{decode_part, encode_part};
+    use otlp2parquet_writer::schema::schema;
+    let opts = ParquetOptions::default();
+    let parts = partitions(700, 11);
+    let mut decoded = Vec::new();
+    for p in &parts {
+        let bytes = encode_part(Table::Logs, &p.batch).unwrap();
+        let back = decode_part(Table::Logs, &bytes).unwrap();
+        assert_eq!(back.schema(), schema(Table::Logs));
+        assert_eq!(back, p.batch);
+        assert!(decode_part(Table::Traces, &bytes).is_err());
+        // Cut anywhere before the end-of-stream marker (8 bytes), it is refused.
+        for cut in (0..bytes.len() - 8).step_by(7) {
+            assert!(
+                decode_part(Table::Logs, &bytes[..cut]).is_err(),
+                "cut at {cut}"
+            );
+        }
+        decoded.push(back);
+    }
+    let direct: Vec<RecordBatch> = parts.iter().map(|p| p.batch.clone()).collect();
+    assert_eq!(
+        read(encode_merged(Table::Logs, &decoded, &opts).unwrap()),
+        read(encode_merged(Table::Logs, &direct, &opts).unwrap())
+    );
+    assert!(decode_part(Table::Logs, b"not a stream").is_err());
+}
