@@ -258,6 +258,18 @@ pub const FIELDS: &[Field] = &[
         },
     },
     Field {
+        key: "batch.shards",
+        env: "OTLP2PARQUET_BATCH_SHARDS",
+        expects: "a number of spool objects from 1 to 1024",
+        set: |c, v| {
+            c.batch.shards = match parse_usize(v)? {
+                n @ 1..=1024 => n as u32,
+                _ => return Err("out of range".to_owned()),
+            };
+            Ok(())
+        },
+    },
+    Field {
         key: "batch.durability",
         env: "OTLP2PARQUET_BATCH_DURABILITY",
         expects: "wal or memory",

@@ -124,7 +124,7 @@ impl Default for R2Config {
     }
 }
 
-/// `[batch]` (server only).
+/// `[batch]` (the server and the Worker).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchConfig {
     /// Buffer and merge requests; `false` writes one file set per request.
@@ -143,6 +143,8 @@ pub struct BatchConfig {
     pub durability: Durability,
     /// The write-ahead log's directory; `None` means the default (see [`Config::wal_dir`]).
     pub wal_path: Option<String>,
+    /// Worker only: spool objects per (table, service); each request picks one at random.
+    pub shards: u32,
 }
 
 /// `batch.durability`: what a 200 promises while rows wait in the batcher.
@@ -214,7 +216,7 @@ impl Config {
         let (max_payload_bytes, backend, batching) = match platform {
             Platform::Server => (8 * MIB, Backend::Fs, true),
             Platform::Lambda => (6 * MIB, Backend::S3, false),
-            Platform::Cloudflare => (10 * MIB, Backend::R2, false),
+            Platform::Cloudflare => (10 * MIB, Backend::R2, true),
         };
         Config {
             server: ServerConfig {
@@ -233,14 +235,30 @@ impl Config {
                 s3: S3Config::default(),
                 r2: R2Config::default(),
             },
-            batch: BatchConfig {
-                enabled: batching,
-                max_rows: 200_000,
-                max_bytes: 128 * MIB,
-                max_age_secs: 10,
-                max_buffered_bytes: 192 * MIB,
-                durability: Durability::Wal,
-                wal_path: None,
+            batch: match platform {
+                // A Durable Object spools to SQLite and flushes in a 128 MB isolate: a file
+                // holds at most 48 MiB of Arrow memory, and since every flush is a billed
+                // alarm and an R2 write, rows wait up to five minutes (docs/adr/0012).
+                Platform::Cloudflare => BatchConfig {
+                    enabled: batching,
+                    max_rows: 200_000,
+                    max_bytes: 48 * MIB,
+                    max_age_secs: 300,
+                    max_buffered_bytes: 1024 * MIB,
+                    durability: Durability::Wal,
+                    wal_path: None,
+                    shards: 1,
+                },
+                Platform::Server | Platform::Lambda => BatchConfig {
+                    enabled: batching,
+                    max_rows: 200_000,
+                    max_bytes: 128 * MIB,
+                    max_age_secs: 10,
+                    max_buffered_bytes: 192 * MIB,
+                    durability: Durability::Wal,
+                    wal_path: None,
+                    shards: 1,
+                },
             },
             parquet: ParquetConfig {
                 compression: ParquetCompression::Zstd,
