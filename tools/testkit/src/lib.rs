@@ -127,9 +127,41 @@ pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body:
         let _ = s.read_to_end(&mut out);
         return parse_reply(&out);
     }
+    parse_reply(&read_reply(&mut s))
+}
+
+/// Reads one answer: up to its declared `Content-Length`, the last chunk of a chunked body, or
+/// the end of the connection (a server may keep it open a while despite `Connection: close`).
+fn read_reply(s: &mut TcpStream) -> Vec<u8> {
     let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    parse_reply(&out)
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        if reply_complete(&out) {
+            return out;
+        }
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return out,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+fn reply_complete(raw: &[u8]) -> bool {
+    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+    let body = raw.len() - end - 4;
+    for line in head.split("\r\n").skip(1) {
+        if let Some((k, v)) = line.split_once(':') {
+            match (k.trim(), v.trim()) {
+                ("content-length", n) => return n.parse::<usize>().is_ok_and(|n| body >= n),
+                ("transfer-encoding", "chunked") => return raw.ends_with(b"\n0\r\n\r\n"),
+                _ => {}
+            }
+        }
+    }
+    false
 }
 
 fn parse_reply(raw: &[u8]) -> Reply {
