@@ -83,6 +83,24 @@ mod tests {
         assert_eq!(c.storage.backend, Backend::R2);
         assert_eq!(c.storage.r2.binding, "OTLP_BUCKET");
         assert!(!c.auth.enabled());
+        // The spool's defaults (docs/adr/0012-worker-spool.md).
+        assert!(c.batch.enabled);
+        assert_eq!(c.batch.max_age_secs, 300);
+        assert_eq!(c.batch.max_bytes, 48 * 1024 * 1024);
+        assert_eq!(c.batch.max_buffered_bytes, 1024 * 1024 * 1024);
+        assert_eq!(c.batch.shards, 1);
+    }
+
+    #[test]
+    fn shards_are_bounded() {
+        let (names, lookup) = vars(&[("OTLP2PARQUET_BATCH_SHARDS", "8")]);
+        assert_eq!(load(&names, lookup).unwrap().batch.shards, 8);
+        for bad in ["0", "1025", "many"] {
+            let pairs = [("OTLP2PARQUET_BATCH_SHARDS", bad)];
+            let (names, lookup) = vars(&pairs);
+            let e = load(&names, lookup).unwrap_err();
+            assert!(e.contains("batch.shards"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -10,36 +10,53 @@ use std::future::poll_fn;
 use std::pin::pin;
 use std::sync::OnceLock;
 
+use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampNanosecondType;
 use futures_core::Stream;
 use otlp2parquet_handlers::body::Capped;
 use otlp2parquet_handlers::{
-    Admission, Config, ErrorKind, Head, KeyTokens, Probes, StoreEach, admit, error_response,
+    Admission, Config, Error, ErrorKind, Failure, Head, KeyTokens, Probes,
+    Request as HandlerRequest, Sink, StoreEach, Stored, admit, convert, error_response,
     reply_format,
 };
-use otlp2parquet_writer::{Storage, StorageError, StorageErrorKind};
+use otlp2parquet_writer::key::hour_bucket;
+use otlp2parquet_writer::part::encode_part as encode_ipc;
+use otlp2parquet_writer::{Table, WriterError, time_column};
 use worker::js_sys::{self, Function, Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
-use worker::{Bucket, Context, Env, Headers, Request, Response, event};
+use worker::{
+    Context, Env, Headers, Method, ObjectNamespace, Request, RequestInit, Response, event,
+};
 
 use crate::log::{ConsoleSubscriber, parse_level};
+use crate::r2::R2;
+use crate::spool::{Append, MAX_PART_BYTES, Part as SpoolPart, object_name, shard_of};
 
 /// What one isolate keeps between requests: the configuration (or why it is unusable) and the
 /// key-token source, both built on the first request (bindings are only reachable from one).
-struct Isolate {
-    config: Result<Config, String>,
+pub(crate) struct Isolate {
+    pub(crate) config: Result<Config, String>,
     tokens: KeyTokens,
+    /// Whether `OTLP2PARQUET_BATCH_ENABLED` (or the inline TOML) asked for batching, as
+    /// opposed to the Worker's default.
+    batch_explicit: bool,
 }
 
 static ISOLATE: OnceLock<Isolate> = OnceLock::new();
 
-fn isolate(env: &Env) -> &'static Isolate {
+pub(crate) fn isolate(env: &Env) -> &'static Isolate {
     ISOLATE.get_or_init(|| {
-        let config = crate::env::load(&binding_names(env), |name| {
+        let names = binding_names(env);
+        let lookup = |name: &str| {
             env.var(name)
                 .or_else(|_| env.secret(name))
                 .ok()
                 .map(|v| v.to_string())
-        });
+        };
+        let batch_explicit = lookup("OTLP2PARQUET_BATCH_ENABLED").is_some()
+            || lookup("OTLP2PARQUET_CONFIG_CONTENT").is_some_and(|t| t.contains("enabled"));
+        let config = crate::env::load(&names, lookup);
         let level = config
             .as_ref()
             .map_or(tracing::Level::INFO, |c| parse_level(&c.server.log_level));
@@ -51,6 +68,8 @@ fn isolate(env: &Env) -> &'static Isolate {
                 prefix = %c.storage.prefix,
                 max_payload_bytes = c.request.max_payload_bytes,
                 auth = c.auth.enabled(),
+                batch = c.batch.enabled,
+                spool = env.durable_object(SPOOL_BINDING).is_ok(),
                 "otlp2parquet worker configured"
             ),
             Err(e) => tracing::error!(error = %e, "otlp2parquet worker configuration is invalid"),
@@ -58,6 +77,7 @@ fn isolate(env: &Env) -> &'static Isolate {
         Isolate {
             config,
             tokens: KeyTokens::with_entropy(entropy()),
+            batch_explicit,
         }
     })
 }
@@ -99,36 +119,6 @@ fn entropy() -> u128 {
     (0..3).fold(0u128, |acc, _| {
         (acc << 52) ^ (js_sys::Math::random() * 4_503_599_627_370_496.0) as u128
     })
-}
-
-/// The R2 binding as object storage.
-struct R2 {
-    bucket: Result<Bucket, String>,
-}
-
-impl Storage for R2 {
-    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StorageError> {
-        let failed = |kind, message: String| StorageError {
-            kind,
-            key: key.to_owned(),
-            message,
-        };
-        // A missing binding is a deployment mistake, not an outage: still 503 to the client
-        // (its data is fine), logged by the pipeline with this message.
-        let bucket = self
-            .bucket
-            .as_ref()
-            .map_err(|e| failed(StorageErrorKind::Permanent, e.clone()))?;
-        // The binding's errors are R2 being unreachable or failing internally: retryable.
-        match bucket.put(key, bytes).execute().await {
-            Ok(Some(_)) => Ok(()),
-            Ok(None) => Err(failed(
-                StorageErrorKind::Temporary,
-                "R2 did not store the object".to_owned(),
-            )),
-            Err(e) => Err(failed(StorageErrorKind::Temporary, e.to_string())),
-        }
-    }
 }
 
 #[event(fetch)]
@@ -183,6 +173,35 @@ async fn answer(mut req: Request, env: &Env) -> otlp2parquet_handlers::Response 
         Ok(body) => body,
         Err(e) => return export.unreadable(&e).into_response(),
     };
+    let token_seed = isolate(env).tokens.next(received_at_ns);
+    if config.batch.enabled {
+        match env.durable_object(SPOOL_BINDING) {
+            Ok(namespace) => {
+                let sink = Spooler {
+                    namespace,
+                    config,
+                    token_seed,
+                };
+                return export
+                    .ingest(&body, received_at_ns, &sink)
+                    .await
+                    .into_response();
+            }
+            Err(_) if isolate(env).batch_explicit => {
+                return error_response(
+                    reply_format(head.content_type),
+                    ErrorKind::Internal,
+                    format!(
+                        "batch.enabled is true but the Worker has no {SPOOL_BINDING} Durable \
+                         Object binding; add it to wrangler.toml (otlp2parquet create cloudflare \
+                         writes it) or set OTLP2PARQUET_BATCH_ENABLED=false"
+                    ),
+                );
+            }
+            // Batching is the default only where the binding exists.
+            Err(_) => {}
+        }
+    }
     let storage = R2 {
         bucket: env.bucket(&config.storage.r2.binding).map_err(|e| {
             format!(
@@ -195,12 +214,133 @@ async fn answer(mut req: Request, env: &Env) -> otlp2parquet_handlers::Response 
     let sink = StoreEach {
         storage: &storage,
         config,
-        token_seed: isolate(env).tokens.next(received_at_ns),
+        token_seed,
     };
     export
         .ingest(&body, received_at_ns, &sink)
         .await
         .into_response()
+}
+
+/// The Durable Object binding of the spool (docs/adr/0012-worker-spool.md).
+pub(crate) const SPOOL_BINDING: &str = "OTLP_SPOOL";
+
+/// The batching sink: converts the request, splits it by (table, service) and appends each
+/// share to its spool object; answers 200 only once every share is spooled.
+struct Spooler<'a> {
+    namespace: ObjectNamespace,
+    config: &'a Config,
+    token_seed: u128,
+}
+
+impl Sink for Spooler<'_> {
+    async fn take(&self, request: &HandlerRequest<'_>, limit: usize) -> Result<Stored, Failure> {
+        let converted = convert(request, limit)?;
+        let format = converted.format;
+        let unavailable = |message: String| Failure {
+            format,
+            error: Error::new(ErrorKind::Unavailable, message),
+        };
+        // (table, service) → the encoded parts, in conversion order.
+        let mut shares: Vec<(Table, &str, Vec<Encoded>)> = Vec::new();
+        for p in &converted.partitions {
+            let encoded = encode_part(p.table, &p.batch).map_err(|e| Failure {
+                format,
+                error: e.into(),
+            })?;
+            let at = match shares
+                .iter()
+                .position(|(t, s, _)| *t == p.table && *s == p.service.as_str())
+            {
+                Some(at) => at,
+                None => {
+                    shares.push((p.table, p.service.as_str(), Vec::new()));
+                    shares.len() - 1
+                }
+            };
+            if let Some((_, _, parts)) = shares.get_mut(at) {
+                parts.extend(encoded);
+            }
+        }
+        let shard = shard_of(self.token_seed, self.config.batch.shards);
+        for (table, service, parts) in &shares {
+            let message = Append {
+                table: *table,
+                service,
+                parts: parts
+                    .iter()
+                    .map(|(meta, data)| SpoolPart {
+                        data,
+                        ..meta.clone()
+                    })
+                    .collect(),
+            }
+            .encode();
+            let name = object_name(*table, service, shard);
+            let status = append(&self.namespace, &name, message)
+                .await
+                .map_err(|e| unavailable(format!("spool {name} unreachable: {e}")))?;
+            match status {
+                200 => {}
+                503 => {
+                    return Err(unavailable(format!(
+                        "spool {name} is full (batch.max_buffered_bytes); retry later"
+                    )));
+                }
+                other => {
+                    return Err(unavailable(format!("spool {name} answered {other}")));
+                }
+            }
+        }
+        Ok(Stored {
+            format,
+            records: converted.records,
+        })
+    }
+}
+
+/// Sends one append message to the named spool object; its HTTP status.
+async fn append(namespace: &ObjectNamespace, name: &str, message: Vec<u8>) -> worker::Result<u16> {
+    let stub = namespace.id_from_name(name)?.get_stub()?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_body(Some(Uint8Array::from(message.as_slice()).into()));
+    let req = Request::new_with_init("https://spool/append", &init)?;
+    let resp = stub.fetch_with_request(req).await?;
+    Ok(resp.status_code())
+}
+
+/// A spool part's fields and its Parquet file.
+type Encoded = (SpoolPart<'static>, Vec<u8>);
+
+/// One partition as spool parts: one compressed IPC stream, or halves of the rows
+/// (recursively) while a stream would pass [`MAX_PART_BYTES`].
+fn encode_part(table: Table, batch: &RecordBatch) -> Result<Vec<Encoded>, WriterError> {
+    let data = encode_ipc(table, batch)?;
+    let rows = batch.num_rows();
+    if data.len() > MAX_PART_BYTES && rows > 1 {
+        let mut out = encode_part(table, &batch.slice(0, rows / 2))?;
+        out.extend(encode_part(table, &batch.slice(rows / 2, rows - rows / 2))?);
+        return Ok(out);
+    }
+    let min_time_ns = first_time(table, batch);
+    let meta = SpoolPart {
+        hour: hour_bucket(min_time_ns),
+        min_time_ns,
+        rows: u32::try_from(rows).unwrap_or(u32::MAX),
+        arrow_bytes: batch.get_array_memory_size() as u64,
+        data: &[],
+    };
+    Ok(vec![(meta, data)])
+}
+
+/// The time of a batch's first row (rows are ordered by time), 0 if it has none.
+fn first_time(table: Table, batch: &RecordBatch) -> i64 {
+    batch
+        .column_by_name(time_column(table))
+        .and_then(|c| c.as_primitive_opt::<TimestampNanosecondType>())
+        .and_then(|c| c.values().first().copied())
+        .unwrap_or(0)
 }
 
 /// Reads at most `limit` body bytes (see [`Capped`]); a request without a body reads as

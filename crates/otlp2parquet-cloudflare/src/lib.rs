@@ -10,6 +10,11 @@
 
 pub mod env;
 pub mod log;
+pub mod spool;
 
 #[cfg(target_arch = "wasm32")]
 mod fetch;
+#[cfg(target_arch = "wasm32")]
+mod object;
+#[cfg(target_arch = "wasm32")]
+mod r2;

@@ -2,6 +2,8 @@
 //! the objects it wrote, checked against the reference implementation and read by ClickHouse
 //! and DuckDB (the handlers crate's check_files.py).
 
+mod spool;
+
 use std::process::Command;
 use std::time::Duration;
 
@@ -290,7 +292,9 @@ fn generated_wrangler_toml_builds_and_serves_the_worker() {
     let token = "e2e-wrangler-token";
     std::fs::write(
         dir.0.join(".dev.vars"),
-        format!("OTLP2PARQUET_AUTH_BEARER_TOKEN={token}\n"),
+        // The generated config batches through the spool; a short age makes its alarm write
+        // the file within the test.
+        format!("OTLP2PARQUET_AUTH_BEARER_TOKEN={token}\nOTLP2PARQUET_BATCH_MAX_AGE_SECS=2\n"),
     )
     .unwrap();
 
@@ -307,9 +311,12 @@ fn generated_wrangler_toml_builds_and_serves_the_worker() {
     let reply = dev.send("POST", "/v1/logs", &[ct, ("authorization", &bearer)], &body);
     assert_exported("logs.pb", &reply);
 
-    // Local R2: keys in miniflare's sqlite index, bytes under the bucket's blobs/ directory.
-    let listing = python_ok(
-        r#"
+    // Local R2: keys in miniflare's sqlite index, bytes under the bucket's blobs/ directory;
+    // the spool's alarm writes the file a few seconds after the request.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let objects: Vec<(String, String, u64)> = loop {
+        let listing = python_ok(
+            r#"
 import glob, json, os, sqlite3, sys
 persist, bucket = sys.argv[1], sys.argv[2]
 rows = []
@@ -321,10 +328,19 @@ for db in glob.glob(os.path.join(persist, "v3/r2/miniflare-R2BucketObject/*.sqli
     con.close()
 print(json.dumps([[k, os.path.join(persist, "v3/r2", bucket, "blobs", b), s] for k, b, s in rows]))
 "#,
-        &[&persist.to_string_lossy(), bucket],
-    );
-    let objects: Vec<(String, String, u64)> = serde_json::from_str(listing.trim()).unwrap();
-    assert!(!objects.is_empty(), "nothing in R2:\n{}", dev.log_tail());
+            &[&persist.to_string_lossy(), bucket],
+        );
+        let objects: Vec<(String, String, u64)> = serde_json::from_str(listing.trim()).unwrap();
+        if !objects.is_empty() {
+            break objects;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing in R2:\n{}",
+            dev.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
     let records = python_ok(
         r#"
 import sys

@@ -1,10 +1,14 @@
 // Runs the built Worker (build/index.js + index_bg.wasm) in workerd through Miniflare, with a
 // local R2 bucket persisted to a directory, for the end-to-end tests in tests/e2e.rs.
 //
-//   node harness.mjs '{"build": DIR, "persist": DIR, "port": N, "bindings": {...}}'
+//   node harness.mjs '{"build": DIR, "persist": DIR, "port": N, "bindings": {...}, "spool": true}'
 //
+// With "spool", the Worker gets its OTLP_SPOOL Durable Object binding (SQLite-backed, class
+// Spool), persisted under DIR/do; R2 is persisted under DIR/r2 either way, so a second
+// harness on the same DIR is the same Worker restarted.
 // Prints `#harness ready <port>` once it listens on 127.0.0.1. Then reads commands on stdin:
 //   dump DIR   writes every R2 object to DIR/<key>, deletes it, prints `#harness dumped <count>`
+//   ping       prints `#harness pong` (what the Worker logged before it is read first)
 //   quit       stops workerd and exits (so does the end of stdin)
 // The Worker's console output shares stdout; the `#harness` prefix tells the answers apart.
 import { Miniflare } from "miniflare";
@@ -24,7 +28,13 @@ const mf = new Miniflare({
   ],
   compatibilityDate: opts.compatibilityDate ?? "2026-01-01",
   r2Buckets: { [opts.binding ?? "OTLP_BUCKET"]: "otlp-e2e" },
-  r2Persist: opts.persist,
+  r2Persist: join(opts.persist, "r2"),
+  ...(opts.spool
+    ? {
+        durableObjects: { OTLP_SPOOL: { className: "Spool", useSQLite: true } },
+        durableObjectsPersist: join(opts.persist, "do"),
+      }
+    : {}),
   bindings: opts.bindings ?? {},
   host: "127.0.0.1",
   port: opts.port,
@@ -57,6 +67,8 @@ for await (const line of lines) {
   const [cmd, ...rest] = line.trim().split(" ");
   if (cmd === "dump") {
     console.log(`#harness dumped ${await dump(rest.join(" "))}`);
+  } else if (cmd === "ping") {
+    console.log("#harness pong");
   } else if (cmd === "quit") {
     break;
   }

@@ -2,8 +2,9 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use otlp2parquet_testkit::{Reply, free_port, http, repo_root};
@@ -54,17 +55,33 @@ pub fn temp_dir(name: &str) -> TempDir {
 pub struct Worker {
     child: Child,
     stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
+    /// The harness's answers, read from its stdout by a thread that drains it all the time
+    /// (a full pipe would stall workerd's logging and with it the requests).
+    answers: Receiver<String>,
+    log: Arc<Mutex<Vec<String>>>,
     pub port: u16,
-    _state: TempDir,
+    owned_state: Option<TempDir>,
 }
 
 impl Worker {
-    /// Starts the built Worker with `bindings` as its vars and secrets.
+    /// Starts the built Worker with `bindings` as its vars and secrets, without the spool's
+    /// Durable Object binding (so it writes each request's files, as before batching).
     pub fn start(bindings: &[(&str, &str)]) -> Worker {
+        let state = temp_dir("r2");
+        let mut worker = Worker::launch(bindings, &state.0, false);
+        worker.owned_state = Some(state);
+        worker
+    }
+
+    /// Starts the built Worker with its spool binding, R2 and Durable Object state in `state`
+    /// (a second start on the same directory is the same Worker restarted).
+    pub fn start_spooled(bindings: &[(&str, &str)], state: &Path) -> Worker {
+        Worker::launch(bindings, state, true)
+    }
+
+    fn launch(bindings: &[(&str, &str)], state: &Path, spool: bool) -> Worker {
         let build = build();
         let _loading = build_lock();
-        let state = temp_dir("r2");
         let port = free_port();
         let bindings: serde_json::Map<String, serde_json::Value> = bindings
             .iter()
@@ -72,9 +89,10 @@ impl Worker {
             .collect();
         let opts = serde_json::json!({
             "build": build,
-            "persist": state.0,
+            "persist": state,
             "port": port,
             "bindings": bindings,
+            "spool": spool,
         });
         let node_modules = crate_dir().join("node_modules");
         assert!(
@@ -88,38 +106,68 @@ impl Worker {
             .current_dir(crate_dir())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
+            // workerd's errors (console.error among them) come on stderr.
+            .stderr(Stdio::piped())
             .spawn()
             .expect("node not found: run `make deps`");
         let stdin = child.stdin.take().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, answers) = std::sync::mpsc::channel();
+        let lines = log.clone();
+        let errors = log.clone();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let tx_err = tx.clone();
+        std::thread::spawn(move || drain(stdout, &tx, &lines));
+        std::thread::spawn(move || drain(stderr, &tx_err, &errors));
         let mut worker = Worker {
             child,
             stdin,
-            stdout,
+            answers,
+            log,
             port,
-            _state: state,
+            owned_state: None,
         };
         let line = worker.line();
         assert_eq!(line, format!("ready {port}"), "harness did not start");
         worker
     }
 
-    /// The harness's next answer; the Worker's own log lines in between go to stderr.
+    /// The harness's next answer.
     fn line(&mut self) -> String {
-        loop {
-            let mut line = String::new();
-            let n = self.stdout.read_line(&mut line).unwrap();
-            assert!(n > 0, "the harness exited");
-            match line.trim().strip_prefix("#harness ") {
-                Some(answer) => return answer.to_owned(),
-                None => eprint!("worker: {line}"),
-            }
-        }
+        self.answers
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the harness exited or did not answer")
+    }
+
+    /// The Worker's log lines so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
     }
 
     /// One request to the Worker.
     pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
         http(self.port, method, path, headers, body)
+    }
+
+    /// Kills workerd (SIGKILL, no shutdown of any kind) and then the harness: a crash.
+    pub fn crash(mut self) {
+        let harness = self.child.id();
+        for pid in children(harness) {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// A round trip through the harness: what the Worker logged before is in [`Worker::log`]
+    /// afterwards.
+    pub fn ping(&mut self) {
+        writeln!(self.stdin, "ping").unwrap();
+        self.stdin.flush().unwrap();
+        assert_eq!(self.line(), "pong");
     }
 
     /// Moves every R2 object into `dir/<key>` (the bucket is empty afterwards); returns the keys.
@@ -140,6 +188,45 @@ impl Worker {
     }
 }
 
+/// The PIDs of the processes whose parent is `parent` (from /proc).
+fn children(parent: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid ...": the comm may hold spaces, so split after its ')'.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(parent) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Reads one of the harness's outputs to its end: answers to `answers`, the Worker's own log lines to
+/// stderr and to `log`.
+fn drain(out: impl BufRead, answers: &Sender<String>, log: &Mutex<Vec<String>>) {
+    for line in out.lines() {
+        let Ok(line) = line else { return };
+        match line.trim().strip_prefix("#harness ") {
+            Some(answer) => {
+                let _ = answers.send(answer.to_owned());
+            }
+            None => {
+                eprintln!("worker: {line}");
+                log.lock().unwrap().push(line);
+            }
+        }
+    }
+}
+
 fn collect_keys(root: &Path, dir: &Path, keys: &mut Vec<String>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -154,6 +241,9 @@ fn collect_keys(root: &Path, dir: &Path, keys: &mut Vec<String>) {
 
 impl Drop for Worker {
     fn drop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         let _ = writeln!(self.stdin, "quit");
         let _ = self.stdin.flush();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);

@@ -257,16 +257,21 @@ def check_queries(name, table_name, ch_table, expected, session):
             fail(f"{name}: ClickHouse {ch_table} WHERE {where}: {got} rows, expected {want}")
 
 
-def main():
-    out_dir, received_at = sys.argv[1], int(sys.argv[2])
-    from chdb import session as chs
-    session = chs.Session()
+def create_tables(session):
+    """The ClickHouse exporter's tables (testdata/clickhouse/otel_tables.sql) in database otel."""
     session.query("CREATE DATABASE IF NOT EXISTS otel")
     session.query("USE otel")
     ddl = open(os.path.join(ROOT, "testdata", "clickhouse", "otel_tables.sql")).read()
     for stmt in re.sub(r"--[^\n]*", "", ddl).split(";"):
         if stmt.strip():
             session.query(stmt)
+
+
+def main():
+    out_dir, received_at = sys.argv[1], int(sys.argv[2])
+    from chdb import session as chs
+    session = chs.Session()
+    create_tables(session)
     fixtures = sorted(os.listdir(out_dir))
     if not fixtures:
         fail("no fixture output found")

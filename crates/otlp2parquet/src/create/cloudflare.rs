@@ -189,10 +189,22 @@ command = "worker-build --profile release-wasm"
 cwd = "{dir}"
 watch_dir = "{src}"
 
-# The Worker writes every Parquet file through this binding before it answers.
+# The Worker writes the Parquet files through this binding.
 [[r2_buckets]]
 binding = "OTLP_BUCKET"
 bucket_name = "{bucket}"
+
+# Batching (docs/adr/0012-worker-spool.md): each request is spooled to the SQLite storage of a
+# Durable Object per (table, service) before it is answered, and the object's alarm writes one
+# merged file per hour and service. Without this binding (or with
+# OTLP2PARQUET_BATCH_ENABLED = "false") every request is written as its own files.
+[[durable_objects.bindings]]
+name = "OTLP_SPOOL"
+class_name = "Spool"
+
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["Spool"]
 
 # Settings, by their OTLP2PARQUET_* names (see config.example.toml); values are strings.
 {secrets}[vars]
@@ -201,6 +213,9 @@ OTLP2PARQUET_MAX_PAYLOAD_BYTES = "10485760"
 OTLP2PARQUET_PARQUET_COMPRESSION = "zstd"
 OTLP2PARQUET_LOG_LEVEL = "info"
 # OTLP2PARQUET_STORAGE_PREFIX = "otel/"
+# A file per (table, service, hour) at 200 000 rows, 48 MiB of Arrow memory or 300 s
+# after its first rows arrived, whichever comes first.
+OTLP2PARQUET_BATCH_MAX_AGE_SECS = "300"
 "#,
         name = o.name,
         main = join("build/index.js"),
@@ -281,6 +296,9 @@ mod tests {
             "bucket_name = \"otel-data\"",
             "OTLP2PARQUET_R2_BINDING = \"OTLP_BUCKET\"",
             "OTLP2PARQUET_MAX_PAYLOAD_BYTES = \"10485760\"",
+            "name = \"OTLP_SPOOL\"",
+            "class_name = \"Spool\"",
+            "new_sqlite_classes = [\"Spool\"]",
         ] {
             assert!(
                 text.lines().any(|l| l == line),
