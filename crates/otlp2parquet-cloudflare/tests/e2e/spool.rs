@@ -430,3 +430,62 @@ fn fixture_rows_and_files() -> (i64, usize) {
         .sum();
     (rows, keys.len())
 }
+
+/// A spool past `batch.max_buffered_bytes` answers 503 + `Retry-After` and stores nothing of
+/// that request; what was acknowledged before still lands. With `batch.enabled = false` the
+/// Worker writes each request's files before it answers, binding or not.
+#[test]
+fn a_full_spool_answers_503_and_batching_off_writes_each_request() {
+    let dir = temp_dir("spool-full");
+    let (paths, _) = requests(&dir.0.join("requests"), 30);
+    let logs: Vec<&PathBuf> = paths
+        .iter()
+        .filter(|p| p.to_string_lossy().contains("-logs."))
+        .collect();
+    let mut worker = Worker::start_spooled(
+        &[
+            ("OTLP2PARQUET_BATCH_MAX_AGE_SECS", "3"),
+            ("OTLP2PARQUET_BATCH_MAX_BUFFERED_BYTES", "40000"),
+        ],
+        &dir.0.join("state"),
+    );
+    // The same requests again and again (each time new rows) until an object refuses one.
+    let mut acknowledged = 0;
+    let mut refused = None;
+    for path in logs.iter().cycle().take(120) {
+        let reply = send(&worker, path, false);
+        match reply.status {
+            200 => acknowledged += records_in(path),
+            503 => {
+                refused = Some(reply);
+                break;
+            }
+            other => panic!("{}: {other} {}", path.display(), reply.text()),
+        }
+    }
+    let refused = refused.expect("the spool of one service never filled");
+    assert!(
+        refused.header("retry-after").is_some(),
+        "{:?}",
+        refused.headers
+    );
+    assert!(refused.text().contains("full"), "{}", refused.text());
+    assert!(acknowledged > 0);
+    // Only the acknowledged rows are written (collect fails on any more).
+    collect(
+        &mut worker,
+        &dir.0.join("out"),
+        acknowledged,
+        Duration::from_secs(60),
+    );
+    drop(worker);
+
+    let mut direct = Worker::start_spooled(
+        &[("OTLP2PARQUET_BATCH_ENABLED", "false")],
+        &dir.0.join("state-direct"),
+    );
+    assert_eq!(send(&direct, logs[0], false).status, 200);
+    // Written before the answer: in R2 at once.
+    let keys = direct.take_objects(&dir.0.join("direct"));
+    assert_eq!(keys.len(), 1, "{keys:?}");
+}
