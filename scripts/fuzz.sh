@@ -18,7 +18,7 @@ FUZZ=$ROOT/fuzz
 CARGO_FUZZ_VERSION=0.13.2
 FUZZ_SECONDS=${FUZZ_SECONDS:-600}
 SMOKE_SECONDS=${SMOKE_SECONDS:-20}
-ALL_TARGETS=(decode_protobuf decode_json handler wal_records)
+ALL_TARGETS=(decode_protobuf decode_json handler wal_records spool_append)
 read -r -a TARGET_LIST <<<"${TARGETS:-${ALL_TARGETS[*]}}"
 
 export RUSTUP_TOOLCHAIN=stable RUSTC_BOOTSTRAP=1
@@ -86,7 +86,7 @@ wal_seeds() {
 seeds() {
   local dir=$FUZZ/corpus/seeds
   rm -rf "$dir"
-  mkdir -p "$dir/decode_protobuf" "$dir/decode_json" "$dir/handler" "$dir/wal_records"
+  mkdir -p "$dir/decode_protobuf" "$dir/decode_json" "$dir/handler" "$dir/wal_records" "$dir/spool_append"
   local f name sig
   for f in "$ROOT"/testdata/otlp/*.pb "$ROOT"/testdata/equiv/*.pb; do
     name=$(basename "$(dirname "$f")")-$(basename "$f")
@@ -116,6 +116,7 @@ seeds() {
     prefixed "$dir/handler/brotli-$sig" "$ROOT/testdata/otlp/log.json" "$sig" 3 7
   done
   wal_seeds "$ROOT/testdata/wal/segment.wal" "$dir/wal_records"
+  cp "$ROOT"/testdata/spool/*.bin "$dir/spool_append/"
   log "seeds: $(find "$dir" -type f | wc -l) files in $dir"
 }
 

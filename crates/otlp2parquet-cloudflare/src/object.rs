@@ -23,13 +23,15 @@ use worker::{
 
 use crate::r2::{self, PART_BYTES};
 use crate::spool::{
-    Append, HourStats, Limits, Spooled, backoff_ms, decode_append, flush_extent, next_flush,
+    Append, HourStats, Limits, Spooled, backoff_ms, checksum, decode_append, flush_extent,
+    next_flush,
 };
 
 const SCHEMA: [&str; 4] = [
     "CREATE TABLE IF NOT EXISTS spool_parts (id INTEGER PRIMARY KEY AUTOINCREMENT, \
      hour INTEGER NOT NULL, min_time_ns TEXT NOT NULL, rows INTEGER NOT NULL, \
-     arrow_bytes INTEGER NOT NULL, arrived_ms INTEGER NOT NULL, data BLOB NOT NULL)",
+     arrow_bytes INTEGER NOT NULL, arrived_ms INTEGER NOT NULL, crc INTEGER NOT NULL, \
+     data BLOB NOT NULL)",
     "CREATE INDEX IF NOT EXISTS spool_parts_hour ON spool_parts (hour, id)",
     "CREATE TABLE IF NOT EXISTS spool_flush (hour INTEGER NOT NULL, last_id INTEGER NOT NULL, \
      key TEXT NOT NULL, upload_id TEXT)",
@@ -230,14 +232,15 @@ impl Spool {
         }
         for part in &message.parts {
             sql.exec(
-                "INSERT INTO spool_parts (hour, min_time_ns, rows, arrow_bytes, arrived_ms, data) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO spool_parts (hour, min_time_ns, rows, arrow_bytes, arrived_ms, crc, \
+                 data) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 vec![
                     part.hour.into(),
                     part.min_time_ns.to_string().into(),
                     i64::from(part.rows).into(),
                     (part.arrow_bytes as i64).into(),
                     now.into(),
+                    i64::from(checksum(part.data)).into(),
                     part.data.to_vec().into(),
                 ],
             )?;
@@ -347,15 +350,22 @@ impl Spool {
 
         let sql = self.sql()?;
         let parts = rows(sql.exec(
-            "SELECT data FROM spool_parts WHERE hour = ? AND id <= ? ORDER BY id",
+            "SELECT id, crc, data FROM spool_parts WHERE hour = ? AND id <= ? ORDER BY id",
             vec![plan.hour.into(), plan.last_id.into()],
         )?)?;
         let mut batches = Vec::new();
         let mut spooled_bytes = 0u64;
         for row in parts {
-            let Some(SqlStorageValue::Blob(data)) = row.into_iter().next() else {
+            let (id, crc) = (int(row.first()), int(row.get(1)));
+            let Some(SqlStorageValue::Blob(data)) = row.into_iter().nth(2) else {
                 return Err(SpoolError::Storage("a spooled part has no data".to_owned()));
             };
+            // Only bytes our encoder wrote reach the IPC reader (see `spool`).
+            if crc != Some(i64::from(checksum(&data))) {
+                return Err(SpoolError::Storage(format!(
+                    "spooled part {id:?} does not match its checksum"
+                )));
+            }
             spooled_bytes += data.len() as u64;
             batches.push(decode_part(table, &data)?);
         }

@@ -5,9 +5,13 @@
 //!
 //! An append message is `"OTSP"`, a version byte (1), the table (its index in [`Table::ALL`]),
 //! the service (u16 LE length + UTF-8) and a u32 LE count of parts; each part is its hour, its
-//! earliest row time (i64 LE each), its rows (u32 LE), its Arrow memory (u64 LE) and its data
-//! (u32 LE length + bytes: the part's rows, in time order, as written by
-//! [`otlp2parquet_writer::part::encode_part`]).
+//! earliest row time (i64 LE each), its rows (u32 LE), its Arrow memory (u64 LE), the CRC-32 of
+//! its data (u32 LE) and its data (u32 LE length + bytes: the part's rows, in time order, as
+//! written by [`otlp2parquet_writer::part::encode_part`]).
+//!
+//! The checksum is what makes decoding safe: Arrow's IPC reader trusts the buffer offsets of its
+//! input (a malformed stream can make it panic), so a part is decoded only when its bytes carry
+//! the checksum its encoder gave them, here on arrival and again in the flush.
 
 use otlp2parquet_writer::Table;
 
@@ -86,6 +90,7 @@ impl Append<'_> {
             out.extend_from_slice(&p.min_time_ns.to_le_bytes());
             out.extend_from_slice(&p.rows.to_le_bytes());
             out.extend_from_slice(&p.arrow_bytes.to_le_bytes());
+            out.extend_from_slice(&checksum(p.data).to_le_bytes());
             out.extend_from_slice(&(p.data.len() as u32).to_le_bytes());
             out.extend_from_slice(p.data);
         }
@@ -115,8 +120,12 @@ pub fn decode_append(bytes: &[u8]) -> Result<Append<'_>, MalformedAppend> {
         let min_time_ns = i64::from_le_bytes(r.array()?);
         let rows = u32::from_le_bytes(r.array()?);
         let arrow_bytes = u64::from_le_bytes(r.array()?);
+        let crc = u32::from_le_bytes(r.array()?);
         let len = u32::from_le_bytes(r.array()?) as usize;
         let data = r.take(len)?;
+        if checksum(data) != crc {
+            return Err(MalformedAppend("part checksum mismatch"));
+        }
         parts.push(Part {
             hour,
             min_time_ns,
@@ -133,6 +142,11 @@ pub fn decode_append(bytes: &[u8]) -> Result<Append<'_>, MalformedAppend> {
         service,
         parts,
     })
+}
+
+/// The CRC-32 (IEEE) of a part's data.
+pub fn checksum(data: &[u8]) -> u32 {
+    crc32fast::hash(data)
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -288,9 +302,17 @@ mod tests {
         let mut table = bytes.clone();
         table[5] = 7;
         assert_eq!(decode_append(&table), Err(MalformedAppend("unknown table")));
-        let mut version = bytes;
+        let mut version = bytes.clone();
         version[4] = 2;
         assert!(decode_append(&version).is_err());
+        // One bit of the first part's data ("PAR1 one") flipped.
+        let mut flipped = bytes;
+        let at = flipped.windows(8).position(|w| w == b"PAR1 one").unwrap();
+        flipped[at + 1] ^= 1;
+        assert_eq!(
+            decode_append(&flipped),
+            Err(MalformedAppend("part checksum mismatch"))
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 // harness on the same DIR is the same Worker restarted.
 // Prints `#harness ready <port>` once it listens on 127.0.0.1. Then reads commands on stdin:
 //   dump DIR   writes every R2 object to DIR/<key>, deletes it, prints `#harness dumped <count>`
+//              (one that cannot be read yet stays for the next dump)
 //   ping       prints `#harness pong` (what the Worker logged before it is read first)
 //   quit       stops workerd and exits (so does the end of stdin)
 // The Worker's console output shares stdout; the `#harness` prefix tells the answers apart.
@@ -50,10 +51,20 @@ async function dump(dir) {
   do {
     const page = await bucket.list({ cursor });
     for (const { key } of page.objects) {
-      const obj = await bucket.get(key);
+      // An object being written while it is listed (a spool flush) may not read yet: it stays
+      // in the bucket for the next dump.
+      let bytes;
+      try {
+        const obj = await bucket.get(key);
+        if (obj === null) continue;
+        bytes = Buffer.from(await obj.arrayBuffer());
+      } catch (e) {
+        console.error(`#dump skipped ${key}: ${e}`);
+        continue;
+      }
       const path = join(dir, key);
       mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, Buffer.from(await obj.arrayBuffer()));
+      writeFileSync(path, bytes);
       await bucket.delete(key);
       count += 1;
     }

@@ -32,9 +32,10 @@ pub fn encode_part(table: Table, batch: &RecordBatch) -> Result<Vec<u8>, WriterE
     writer.into_inner().map_err(&error)
 }
 
-/// The batch of a part [`encode_part`] wrote, in `table`'s own schema. Bytes that are not
-/// such a part (cut short, not one batch, another table's columns) are an error, never a
-/// panic.
+/// The batch of a part [`encode_part`] wrote, in `table`'s own schema. A part cut short, with
+/// more or less than one batch or another table's columns is an error. Only pass bytes that
+/// [`encode_part`] produced: arrow-ipc's reader trusts a stream's buffer offsets and can panic
+/// on forged ones (the spool checks a CRC-32 of every part before it gets here).
 pub fn decode_part(table: Table, part: &[u8]) -> Result<RecordBatch, WriterError> {
     let error = arrow_error(table);
     let invalid = |what: &str| {

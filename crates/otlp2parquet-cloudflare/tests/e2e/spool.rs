@@ -315,7 +315,14 @@ fn a_large_file_is_a_multipart_upload() {
     let dir = temp_dir("spool-large");
     let (paths, records) = generated(&dir.0.join("requests"), "generate-large", 16, |_| 1000);
     let state = dir.0.join("state");
-    let mut worker = Worker::start_spooled(&[("OTLP2PARQUET_BATCH_MAX_AGE_SECS", "5")], &state);
+    // The 16 000th row makes the flush due, whatever the time it took to send them.
+    let mut worker = Worker::start_spooled(
+        &[
+            ("OTLP2PARQUET_BATCH_MAX_AGE_SECS", "600"),
+            ("OTLP2PARQUET_BATCH_MAX_ROWS", "16000"),
+        ],
+        &state,
+    );
     for path in &paths {
         let reply = send(&worker, path, true);
         assert_eq!(reply.status, 200, "{}", reply.text());
