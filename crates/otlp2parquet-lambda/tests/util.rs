@@ -79,12 +79,21 @@ impl Lambda {
         }
         lambda.function = lambda.spawn_function(env);
         let deadline = Instant::now() + Duration::from_secs(60);
+        let mut respawns = 0;
         loop {
             let r = lambda.get("/health");
             if r.status == 200 {
                 break;
             }
             if let Ok(Some(status)) = lambda.function.try_wait() {
+                // Watch accepts connections a moment before its Runtime API serves them: a
+                // function that could not connect at all is started again, a few times.
+                if respawns < 5 && lambda.function_log().contains("client error (Connect)") {
+                    respawns += 1;
+                    std::thread::sleep(Duration::from_millis(500));
+                    lambda.function = lambda.spawn_function(env);
+                    continue;
+                }
                 panic!("the function exited ({status}):\n{}", lambda.logs());
             }
             assert!(
