@@ -11,6 +11,9 @@
 
 #![warn(missing_docs)]
 
+pub mod compact;
+pub mod spool;
+
 use std::collections::HashMap;
 use std::time::Duration;
 

@@ -3,20 +3,14 @@
 //! its alarm applies. Plain Rust, tested natively; `object` (wasm32 only) runs them against
 //! the Durable Object's SQLite storage and the R2 binding.
 //!
-//! An append message is `"OTSP"`, a version byte (1), the table (its index in [`Table::ALL`]),
-//! the service (u16 LE length + UTF-8) and a u32 LE count of parts; each part is its hour, its
-//! earliest row time (i64 LE each), its rows (u32 LE), its Arrow memory (u64 LE), the CRC-32 of
-//! its data (u32 LE) and its data (u32 LE length + bytes: the part's rows, in time order, as
-//! written by [`otlp2parquet_writer::part::encode_part`]).
-//!
-//! The checksum is what makes decoding safe: Arrow's IPC reader trusts the buffer offsets of its
-//! input (a malformed stream can make it panic), so a part is decoded only when its bytes carry
-//! the checksum its encoder gave them, here on arrival and again in the flush.
+//! The append message the fetch handler sends a Durable Object is the spool format every
+//! target shares ([`otlp2parquet_batch::spool::Append`]): each part carries a CRC-32 of its data,
+//! checked on arrival and again in the flush, because Arrow's IPC reader trusts the buffer
+//! offsets of its input.
 
+pub use otlp2parquet_batch::spool::{Append, MalformedAppend, Part, checksum, decode_append};
 use otlp2parquet_writer::Table;
 
-const MAGIC: &[u8; 4] = b"OTSP";
-const VERSION: u8 = 1;
 const MS_PER_HOUR: i64 = 3_600_000;
 
 /// The most data one spooled part may hold: a Durable Object's SQLite stores at most 2 MB per
@@ -34,142 +28,6 @@ pub fn shard_of(seed: u128, shards: u32) -> u32 {
     let shards = u128::from(shards.max(1));
     // `seed % shards` < shards <= u32::MAX.
     u32::try_from(seed % shards).unwrap_or(0)
-}
-
-/// One part of a request: rows of one (table, service, hour), encoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Part<'a> {
-    /// Hours since the epoch.
-    pub hour: i64,
-    /// The earliest row time, ns since the epoch.
-    pub min_time_ns: i64,
-    /// Rows in `data`.
-    pub rows: u32,
-    /// Arrow memory of the rows (what the flush bound counts).
-    pub arrow_bytes: u64,
-    /// The encoded rows.
-    pub data: &'a [u8],
-}
-
-/// What one append message carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Append<'a> {
-    /// The table.
-    pub table: Table,
-    /// The key-safe service name.
-    pub service: &'a str,
-    /// The request's parts for this table and service.
-    pub parts: Vec<Part<'a>>,
-}
-
-/// Why an append message could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("malformed spool append: {0}")]
-pub struct MalformedAppend(&'static str);
-
-impl Append<'_> {
-    /// The message's bytes.
-    pub fn encode(&self) -> Vec<u8> {
-        let data: usize = self.parts.iter().map(|p| p.data.len() + 32).sum();
-        let mut out = Vec::with_capacity(16 + self.service.len() + data);
-        out.extend_from_slice(MAGIC);
-        out.push(VERSION);
-        let table = Table::ALL
-            .iter()
-            .position(|t| *t == self.table)
-            .unwrap_or(0);
-        out.push(table as u8);
-        // Service names are key-safe, 128 bytes at most (docs/keys.md); the cut is a backstop.
-        let bytes = self.service.as_bytes();
-        let service = bytes.get(..usize::from(u16::MAX)).unwrap_or(bytes);
-        out.extend_from_slice(&(service.len() as u16).to_le_bytes());
-        out.extend_from_slice(service);
-        out.extend_from_slice(&(self.parts.len() as u32).to_le_bytes());
-        for p in &self.parts {
-            out.extend_from_slice(&p.hour.to_le_bytes());
-            out.extend_from_slice(&p.min_time_ns.to_le_bytes());
-            out.extend_from_slice(&p.rows.to_le_bytes());
-            out.extend_from_slice(&p.arrow_bytes.to_le_bytes());
-            out.extend_from_slice(&checksum(p.data).to_le_bytes());
-            out.extend_from_slice(&(p.data.len() as u32).to_le_bytes());
-            out.extend_from_slice(p.data);
-        }
-        out
-    }
-}
-
-/// Reads an append message; any truncation, trailing byte or unknown field is an error.
-pub fn decode_append(bytes: &[u8]) -> Result<Append<'_>, MalformedAppend> {
-    let mut r = Reader(bytes);
-    if r.take(4)? != MAGIC {
-        return Err(MalformedAppend("not a spool message"));
-    }
-    if r.u8()? != VERSION {
-        return Err(MalformedAppend("unknown version"));
-    }
-    let table = *Table::ALL
-        .get(usize::from(r.u8()?))
-        .ok_or(MalformedAppend("unknown table"))?;
-    let len = u16::from_le_bytes(r.array()?);
-    let service = std::str::from_utf8(r.take(usize::from(len))?)
-        .map_err(|_| MalformedAppend("service is not UTF-8"))?;
-    let count = u32::from_le_bytes(r.array()?);
-    let mut parts = Vec::new();
-    for _ in 0..count {
-        let hour = i64::from_le_bytes(r.array()?);
-        let min_time_ns = i64::from_le_bytes(r.array()?);
-        let rows = u32::from_le_bytes(r.array()?);
-        let arrow_bytes = u64::from_le_bytes(r.array()?);
-        let crc = u32::from_le_bytes(r.array()?);
-        let len = u32::from_le_bytes(r.array()?) as usize;
-        let data = r.take(len)?;
-        if checksum(data) != crc {
-            return Err(MalformedAppend("part checksum mismatch"));
-        }
-        parts.push(Part {
-            hour,
-            min_time_ns,
-            rows,
-            arrow_bytes,
-            data,
-        });
-    }
-    if !r.0.is_empty() {
-        return Err(MalformedAppend("trailing bytes"));
-    }
-    Ok(Append {
-        table,
-        service,
-        parts,
-    })
-}
-
-/// The CRC-32 (IEEE) of a part's data.
-pub fn checksum(data: &[u8]) -> u32 {
-    crc32fast::hash(data)
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], MalformedAppend> {
-        if n > self.0.len() {
-            return Err(MalformedAppend("truncated"));
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], MalformedAppend> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N)?);
-        Ok(out)
-    }
-
-    fn u8(&mut self) -> Result<u8, MalformedAppend> {
-        Ok(self.array::<1>()?[0])
-    }
 }
 
 /// The flush limits, from `[batch]`.
@@ -268,52 +126,6 @@ mod tests {
         max_bytes: 1 << 20,
         max_age_ms: 300_000,
     };
-
-    #[test]
-    fn appends_round_trip_and_garbage_is_refused() {
-        let message = Append {
-            table: Table::Metrics(MetricKind::Histogram),
-            service: "checkout",
-            parts: vec![
-                Part {
-                    hour: 494_000,
-                    min_time_ns: -5,
-                    rows: 3,
-                    arrow_bytes: 4_096,
-                    data: b"PAR1 one",
-                },
-                Part {
-                    hour: 494_001,
-                    min_time_ns: i64::MAX,
-                    rows: 0,
-                    arrow_bytes: 0,
-                    data: b"",
-                },
-            ],
-        };
-        let bytes = message.encode();
-        assert_eq!(decode_append(&bytes), Ok(message));
-        for cut in 0..bytes.len() {
-            assert!(decode_append(&bytes[..cut]).is_err(), "cut at {cut}");
-        }
-        let mut long = bytes.clone();
-        long.push(0);
-        assert_eq!(decode_append(&long), Err(MalformedAppend("trailing bytes")));
-        let mut table = bytes.clone();
-        table[5] = 7;
-        assert_eq!(decode_append(&table), Err(MalformedAppend("unknown table")));
-        let mut version = bytes.clone();
-        version[4] = 2;
-        assert!(decode_append(&version).is_err());
-        // One bit of the first part's data ("PAR1 one") flipped.
-        let mut flipped = bytes;
-        let at = flipped.windows(8).position(|w| w == b"PAR1 one").unwrap();
-        flipped[at + 1] ^= 1;
-        assert_eq!(
-            decode_append(&flipped),
-            Err(MalformedAppend("part checksum mismatch"))
-        );
-    }
 
     #[test]
     fn object_names_and_shards() {

@@ -95,6 +95,13 @@ pub fn hour_bucket(ns: i64) -> i64 {
     ns.div_euclid(NANOS_PER_HOUR)
 }
 
+/// An hour ([`hour_bucket`]) as `YYYY-MM-DDTHH` (UTC), which sorts as the hours do (from year
+/// 0 to 9999).
+pub fn hour_label(hour: i64) -> String {
+    let (year, month, day) = civil_from_days(hour.div_euclid(24));
+    format!("{year:04}-{month:02}-{day:02}T{:02}", hour.rem_euclid(24))
+}
+
 /// The proleptic Gregorian (year, month, day) of `days` since 1970-01-01.
 ///
 /// Howard Hinnant's `civil_from_days`: counts in 400-year eras starting on March 1st, so the

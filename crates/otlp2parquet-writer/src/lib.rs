@@ -18,6 +18,7 @@ mod merge;
 pub mod opendal_storage;
 mod parquet;
 pub mod part;
+pub mod read;
 pub mod schema;
 mod storage;
 mod table;
@@ -33,7 +34,10 @@ pub use opendal_storage::OpendalStorage;
 pub use parquet::{
     ParquetOptions, SCHEMA_METADATA_KEY, VERSION_METADATA_KEY, encode_parquet, writer_properties,
 };
-pub use storage::{MemoryStorage, Storage, StorageError, StorageErrorKind};
+pub use storage::{
+    Fetched, Listed, MemoryStorage, ObjectStore, PutNew, Storage, StorageError, StorageErrorKind,
+    content_tag,
+};
 pub use table::Table;
 
 use arrow_array::RecordBatch;

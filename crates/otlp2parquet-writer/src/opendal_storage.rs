@@ -15,7 +15,9 @@ use opendal::services::{Fs, S3};
 use opendal::{ErrorKind, Operator};
 use otlp2parquet_common::config::{Backend, StorageConfig};
 
-use crate::storage::{Storage, StorageError, StorageErrorKind};
+use crate::storage::{
+    Fetched, Listed, ObjectStore, PutNew, Storage, StorageError, StorageErrorKind, content_tag,
+};
 
 /// Retries after the first attempt of an operation that failed temporarily.
 pub const RETRY_MAX_TIMES: usize = 3;
@@ -214,6 +216,121 @@ impl Storage for OpendalStorage {
             .await
             .map(|_| ())
             .map_err(|e| storage_error(key, &e))
+    }
+}
+
+impl ObjectStore for OpendalStorage {
+    async fn put_new(&self, key: &str, bytes: Vec<u8>) -> Result<PutNew, StorageError> {
+        match self.op.write_with(key, bytes).if_not_exists(true).await {
+            Ok(_) => Ok(PutNew::Created),
+            // S3 answers 412 (and a local directory says so) when the key is taken — also when
+            // an earlier attempt of this same write landed and only its answer was lost.
+            Err(e) if e.kind() == ErrorKind::ConditionNotMatch => Ok(PutNew::Exists),
+            Err(e) => Err(storage_error(key, &e)),
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        match self.op.read(key).await {
+            Ok(buffer) => Ok(Some(buffer.to_vec())),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(storage_error(key, &e)),
+        }
+    }
+
+    async fn get_tagged(&self, key: &str) -> Result<Option<Fetched>, StorageError> {
+        if !self.op.info().capability().write_with_if_match {
+            // No entity tags (a local directory): the content names its version.
+            return Ok(self.get(key).await?.map(|bytes| Fetched {
+                etag: content_tag(&bytes),
+                bytes,
+            }));
+        }
+        let etag = match self.op.stat(key).await {
+            Ok(meta) => meta.etag().map(str::to_owned),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(storage_error(key, &e)),
+        };
+        let Some(etag) = etag else {
+            return Err(StorageError {
+                kind: StorageErrorKind::Permanent,
+                key: key.to_owned(),
+                message: "the store gave no ETag for a conditional update".to_owned(),
+            });
+        };
+        // Read exactly the version stat saw; a change in between reads as gone for now.
+        match self.op.read_with(key).if_match(&etag).await {
+            Ok(buffer) => Ok(Some(Fetched {
+                bytes: buffer.to_vec(),
+                etag,
+            })),
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::ConditionNotMatch) => {
+                Ok(None)
+            }
+            Err(e) => Err(storage_error(key, &e)),
+        }
+    }
+
+    async fn replace(&self, key: &str, bytes: Vec<u8>, etag: &str) -> Result<bool, StorageError> {
+        if !self.op.info().capability().write_with_if_match {
+            // A local directory has no conditional write: compare, then write. Only one host
+            // sees a directory, and `otlp2parquet compact` on it is one process at a time
+            // in practice (docs/adr/0013-lambda-spool.md).
+            return match self.get(key).await? {
+                Some(current) if content_tag(&current) == etag => {
+                    self.put(key, bytes).await?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            };
+        }
+        match self.op.write_with(key, bytes).if_match(etag).await {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.kind(), ErrorKind::ConditionNotMatch | ErrorKind::NotFound) => {
+                Ok(false)
+            }
+            Err(e) => Err(storage_error(key, &e)),
+        }
+    }
+
+    async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<Listed>, StorageError> {
+        // S3 lists in key order, so the first `limit` are the oldest; a directory lists in no
+        // order, so all of it is read and sorted.
+        let sorted = self.op.info().scheme() != "fs";
+        let mut lister = match self.op.lister_with(prefix).recursive(true).await {
+            Ok(lister) => lister,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(storage_error(prefix, &e)),
+        };
+        let mut out = Vec::new();
+        while let Some(entry) = next_entry(&mut lister).await {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) if e.kind() == ErrorKind::NotFound => break,
+                Err(e) => return Err(storage_error(prefix, &e)),
+            };
+            if !entry.metadata().is_file() {
+                continue;
+            }
+            out.push(Listed {
+                key: entry.path().to_owned(),
+                size: entry.metadata().content_length(),
+            });
+            if sorted && out.len() >= limit {
+                break;
+            }
+        }
+        out.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        match self.op.delete(key).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(storage_error(key, &e)),
+        }
     }
 }
 

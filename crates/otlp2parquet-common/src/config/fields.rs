@@ -1,6 +1,6 @@
 //! The field table: every setting's TOML key, environment variable and parser.
 
-use super::types::{Backend, Config, Durability, LogFormat, ParquetCompression};
+use super::types::{Backend, Config, Durability, LambdaMode, LogFormat, ParquetCompression};
 
 type Setter = fn(&mut Config, &str) -> Result<(), String>;
 
@@ -338,6 +338,50 @@ pub const FIELDS: &[Field] = &[
         expects: "a non-empty password",
         set: |c, v| {
             c.auth.basic_password = some(v)?;
+            Ok(())
+        },
+    },
+    Field {
+        key: "lambda.mode",
+        env: "OTLP2PARQUET_LAMBDA_MODE",
+        expects: "direct or spool",
+        set: |c, v| {
+            c.lambda.mode = match v.trim().to_ascii_lowercase().as_str() {
+                "direct" => LambdaMode::Direct,
+                "spool" => LambdaMode::Spool,
+                _ => return Err("unknown mode".to_owned()),
+            };
+            Ok(())
+        },
+    },
+    Field {
+        key: "compact.max_run_bytes",
+        env: "OTLP2PARQUET_COMPACT_MAX_RUN_BYTES",
+        expects: "a positive number of bytes",
+        set: |c, v| {
+            c.compact.max_run_bytes = parse_usize(v)?;
+            Ok(())
+        },
+    },
+    Field {
+        key: "compact.lease_secs",
+        env: "OTLP2PARQUET_COMPACT_LEASE_SECS",
+        expects: "a positive number of seconds",
+        set: |c, v| {
+            c.compact.lease_secs = parse_usize(v)? as u64;
+            Ok(())
+        },
+    },
+    Field {
+        key: "compact.grace_secs",
+        env: "OTLP2PARQUET_COMPACT_GRACE_SECS",
+        expects: "a number of seconds (0 or more)",
+        set: |c, v| {
+            c.compact.grace_secs = v
+                .trim()
+                .replace('_', "")
+                .parse::<u64>()
+                .map_err(|_| "not a number of seconds".to_owned())?;
             Ok(())
         },
     },

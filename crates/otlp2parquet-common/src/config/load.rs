@@ -210,7 +210,7 @@ fn unknown_key(key: &str, source: &Source) -> ConfigError {
     let hint = if near.is_empty() {
         format!(
             "known sections: {}",
-            "server, request, storage, batch, parquet, auth"
+            "server, request, storage, batch, parquet, auth, lambda, compact"
         )
     } else {
         format!("known keys there: {}", near.join(", "))

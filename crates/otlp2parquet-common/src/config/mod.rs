@@ -17,7 +17,7 @@ mod types;
 pub use fields::{FIELDS, Field};
 pub use load::{ConfigError, ENV_CONFIG_CONTENT, ENV_CONFIG_PATH, Source, Sources};
 pub use types::{
-    AuthConfig, Backend, BatchConfig, Config, DEFAULT_R2_BINDING, Durability, FsConfig, LogFormat,
-    ParquetCompression, ParquetConfig, R2Config, RequestConfig, S3Config, ServerConfig,
-    StorageConfig,
+    AuthConfig, Backend, BatchConfig, CompactConfig, Config, DEFAULT_R2_BINDING, Durability,
+    FsConfig, LambdaConfig, LambdaMode, LogFormat, ParquetCompression, ParquetConfig, R2Config,
+    RequestConfig, S3Config, ServerConfig, StorageConfig,
 };

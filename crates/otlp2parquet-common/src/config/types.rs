@@ -21,6 +21,39 @@ pub struct Config {
     pub parquet: ParquetConfig,
     /// `[auth]`.
     pub auth: AuthConfig,
+    /// `[lambda]`.
+    pub lambda: LambdaConfig,
+    /// `[compact]`.
+    pub compact: CompactConfig,
+}
+
+/// `lambda.mode`: what the Lambda function does with an accepted request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LambdaMode {
+    /// Writes the request's Parquet files before answering (one file set per request).
+    #[default]
+    Direct,
+    /// Stores the request's converted rows as one object under `{prefix}_spool/` before
+    /// answering; the compactor merges the spool into large files.
+    Spool,
+}
+
+/// `[lambda]` (the Lambda function only).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LambdaConfig {
+    /// `mode`, default `direct`.
+    pub mode: LambdaMode,
+}
+
+/// `[compact]`: the compactor (the Lambda's scheduled run and `otlp2parquet compact`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompactConfig {
+    /// Stored bytes one run reads at most; the rest waits for the next run.
+    pub max_run_bytes: usize,
+    /// Seconds a compactor's lease lasts unless renewed (a crashed run blocks others this long).
+    pub lease_secs: u64,
+    /// `--sealed`: seconds after an hour ends before its files are merged.
+    pub grace_secs: u64,
 }
 
 /// `[server]`.
@@ -265,6 +298,12 @@ impl Config {
                 row_group_rows: 122_880,
             },
             auth: AuthConfig::default(),
+            lambda: LambdaConfig::default(),
+            compact: CompactConfig {
+                max_run_bytes: 64 * MIB,
+                lease_secs: 900,
+                grace_secs: 600,
+            },
         }
     }
 }
