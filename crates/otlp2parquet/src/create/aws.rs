@@ -1,9 +1,31 @@
-//! `otlp2parquet create aws` (issue 4): a CloudFormation template for the Lambda function.
+//! `otlp2parquet create aws` (issues 4 and 15): a CloudFormation template for the Lambda
+//! functions.
 //!
-//! The template holds the function (`provided.al2023`, `bootstrap`), its Function URL, the S3
-//! bucket (created private and encrypted, or an existing one), a role that may only put objects
-//! under the prefix and write its own log group, and that log group with a retention. The code
-//! location is a pair of parameters, so the same template deploys every build (ADR 0007).
+//! One build (`provided.al2023`, `bootstrap`) runs as two functions. The code location is a pair
+//! of parameters, so the same template deploys every build (ADR 0007).
+//!
+//! - **The ingest function** sits behind the Function URL and runs with
+//!   `OTLP2PARQUET_LAMBDA_MODE=spool`: it stores each request as one object under
+//!   `{prefix}_spool/` before it answers. Its role may only `s3:PutObject` under
+//!   `{prefix}_spool/` and write its own log group; it cannot read, list or delete, nor write the
+//!   Parquet files themselves.
+//! - **The compactor** is the same code, started by an EventBridge rule (`CompactSchedule`,
+//!   every 5 minutes by default) and limited to one running invocation. It merges the spool into
+//!   Parquet files under `{prefix}logs/`, `{prefix}traces/` and `{prefix}metrics/` and deletes
+//!   what it merged. Its role may list those prefixes, `{prefix}_spool/` and `{prefix}_compactor/`
+//!   (its lease, state and quarantine); get and delete spool objects; put Parquet files; get, put
+//!   and delete under `{prefix}_compactor/`; and write its own log group.
+//!
+//! Each function has its own log group with the same retention parameter. Without `--bucket`
+//! the template also creates the bucket, private and encrypted.
+//!
+//! There is no S3 lifecycle expiration rule on `{prefix}_spool/`, on purpose. Every spool object
+//! is a request that was already answered 200. A lifecycle rule would delete acknowledged records
+//! whenever the compactor stopped (a failed deploy, a disabled rule, a bug) for longer than the
+//! rule's age. And the compactor never abandons a spool object: it either consumes it or, if it
+//! is corrupt, moves it to `{prefix}_compactor/quarantine/`, so nothing is left for a rule to
+//! clean up. The created bucket only aborts incomplete multipart uploads, which a compactor
+//! stopped at its timeout leaves behind.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -19,8 +41,21 @@ pub const DEFAULT_STACK: &str = "otlp2parquet";
 pub const MEMORY_MB: u32 = 1024;
 /// Timeout of the function: room for OpenDAL's retries of a slow S3 PUT before Lambda gives up.
 pub const TIMEOUT_SECS: u32 = 60;
-/// Days the function's log group keeps logs (the parameter's default).
+/// Days the functions' log groups keep logs (the parameter's default).
 pub const LOG_RETENTION_DAYS: u32 = 30;
+/// Timeout of the compactor: 15 minutes, Lambda's maximum, the most time one run (at most
+/// `compact.max_run_bytes` of spool) can get before Lambda stops it.
+pub const COMPACTOR_TIMEOUT_SECS: u32 = 900;
+/// Memory of the compactor: it bounds one run, `compact.max_run_bytes` (64 MiB by default) of
+/// spool decoded into Arrow plus one output file being encoded, and Lambda gives CPU in
+/// proportion to memory, which the Parquet encoding uses.
+pub const COMPACTOR_MEMORY_MB: u32 = 2048;
+/// The compactor's `compact.lease_secs`: longer than [`COMPACTOR_TIMEOUT_SECS`], so that the lease
+/// of a running invocation never expires under it (Lambda has stopped it by then).
+pub const COMPACTOR_LEASE_SECS: u32 = COMPACTOR_TIMEOUT_SECS + 60;
+/// When the compactor runs (the `CompactSchedule` parameter's default): often enough that files
+/// appear within minutes, seldom enough that each run merges many requests.
+pub const COMPACT_SCHEDULE: &str = "rate(5 minutes)";
 
 /// Who may call the Function URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -249,7 +284,7 @@ pub fn template(plan: &Plan) -> String {
         ("prefix", !plan.prefix.is_empty()),
         ("public_url", plan.auth != Auth::Iam),
     ];
-    let values: [(&str, &str); 10] = [
+    let values: [(&str, &str); 14] = [
         ("STACK", plan.stack_name.as_str()),
         ("ARCH", plan.arch.as_str()),
         ("AUTH", auth_name(plan.auth)),
@@ -257,6 +292,13 @@ pub fn template(plan: &Plan) -> String {
         ("LOG_RETENTION_DAYS", &LOG_RETENTION_DAYS.to_string()),
         ("MEMORY_MB", &MEMORY_MB.to_string()),
         ("TIMEOUT_SECS", &TIMEOUT_SECS.to_string()),
+        ("COMPACTOR_MEMORY_MB", &COMPACTOR_MEMORY_MB.to_string()),
+        (
+            "COMPACTOR_TIMEOUT_SECS",
+            &COMPACTOR_TIMEOUT_SECS.to_string(),
+        ),
+        ("COMPACTOR_LEASE_SECS", &COMPACTOR_LEASE_SECS.to_string()),
+        ("COMPACT_SCHEDULE", COMPACT_SCHEDULE),
         ("BUCKET_REF", &bucket_ref),
         ("BUCKET_SUB", &bucket_sub),
         ("PREFIX", &plan.prefix),
@@ -370,8 +412,8 @@ Next steps:
     );
     let _ = write!(
         s,
-        r#"4. Read the Function URL (it ends with '/'; the stack's other outputs name the bucket and
-   the log group):
+        r#"4. Read the Function URL (it ends with '/'; the stack's other outputs name the bucket, both
+   functions and their log groups):
 
    URL=$(aws cloudformation describe-stacks --stack-name {stack} \
      --query "Stacks[0].Outputs[?OutputKey=='FunctionUrl'].OutputValue" --output text)
@@ -421,8 +463,20 @@ Next steps:
     let _ = write!(
         s,
         r#"
-   Files land under s3://{bucket}/{prefix}{{logs,traces,metrics/<kind>}}/<service>/year=…/hour=…/.
+   Each request is spooled under s3://{bucket}/{prefix}_spool/ before the 200. The compactor runs
+   every 5 minutes (parameter CompactSchedule) and merges the spool into files under
+   s3://{bucket}/{prefix}{{logs,traces,metrics/<kind>}}/<service>/year=…/hour=…/.
    Logs: aws logs tail /aws/lambda/{stack} --follow
+         aws logs tail /aws/lambda/{stack}-compactor --follow
+
+6. Run the compactor by hand, e.g. to see the files at once (the payload is the one EventBridge
+   sends; while a scheduled run is going, Lambda refuses this with TooManyRequestsException,
+   as the compactor runs one invocation at a time):
+
+   COMPACTOR=$(aws cloudformation describe-stacks --stack-name {stack} \
+     --query "Stacks[0].Outputs[?OutputKey=='CompactorFunctionName'].OutputValue" --output text)
+   aws lambda invoke --function-name "$COMPACTOR" --cli-binary-format raw-in-base64-out \
+     --payload '{{"source":"aws.events","detail-type":"Scheduled Event"}}' out.json
 "#,
         bucket = match &plan.bucket {
             Some(b) => b.clone(),
@@ -430,10 +484,16 @@ Next steps:
         },
         prefix = plan.prefix,
     );
-    if plan.bucket.is_some() {
-        s.push_str(
-            "   If the existing bucket uses SSE-KMS, also allow the role kms:GenerateDataKey on \
-             its key.\n",
+    if let Some(bucket) = &plan.bucket {
+        let _ = write!(
+            s,
+            r#"
+   If the existing bucket uses SSE-KMS, also allow the ingest role kms:GenerateDataKey and the
+   compactor role kms:GenerateDataKey and kms:Decrypt on its key.
+   Do not give {bucket} a lifecycle rule that expires objects under {prefix}_spool/: each one
+   is a request already answered 200, waiting for the compactor.
+"#,
+            prefix = plan.prefix,
         );
     }
     s
@@ -575,7 +635,9 @@ mod tests {
         assert!(iam.contains("BlockPublicPolicy: true"));
         assert!(iam.contains("SSEAlgorithm: AES256"));
         assert!(iam.contains("OTLP2PARQUET_S3_BUCKET: !Ref DataBucket"));
-        assert!(iam.contains(r#"Resource: !Sub "arn:${AWS::Partition}:s3:::${DataBucket}/*""#));
+        assert!(
+            iam.contains(r#"Resource: !Sub "arn:${AWS::Partition}:s3:::${DataBucket}/_spool/*""#)
+        );
         assert!(iam.contains("Runtime: provided.al2023"));
         assert!(iam.contains("Handler: bootstrap"));
         assert!(iam.contains("        - arm64\n"));
@@ -583,11 +645,19 @@ mod tests {
         assert!(!iam.contains("AuthToken"));
         assert!(!iam.contains("FunctionUrlPublicAccess"));
         assert!(!iam.contains("OTLP2PARQUET_STORAGE_PREFIX"));
-        // Only PutObject on S3, nothing broader.
-        assert_eq!(iam.matches("s3:PutObject").count(), 1);
+        // The ingest role: only PutObject on S3, nothing broader.
+        let role = resource(&iam, "FunctionRole");
+        assert_eq!(role.matches("s3:PutObject").count(), 1, "{role}");
         assert!(
-            !iam.contains("s3:GetObject")
-                && !iam.contains("Action: \"s3:*\"\n            Resource: !Sub \"arn")
+            !role.contains("s3:GetObject") && !role.contains("s3:List"),
+            "{role}"
+        );
+        // Only the bucket policy's Deny names every S3 action.
+        assert_eq!(iam.matches("Action: \"s3:*\"").count(), 1);
+        assert!(
+            iam.contains(
+                "Effect: Deny\n            Principal: \"*\"\n            Action: \"s3:*\""
+            )
         );
 
         let token = template(&plan_for(Auth::Token, Some("existing-b"), "otel/"));
@@ -598,7 +668,8 @@ mod tests {
         assert!(token.contains("InvokedViaFunctionUrl: true"));
         assert!(!token.contains("Type: AWS::S3::Bucket"));
         assert!(token.contains("OTLP2PARQUET_S3_BUCKET: \"existing-b\""));
-        assert!(token.contains(r#"s3:::existing-b/otel/*""#));
+        assert!(token.contains(r#"s3:::existing-b/otel/_spool/*""#));
+        assert!(!token.contains(r#"s3:::existing-b/otel/*""#));
         assert!(token.contains("OTLP2PARQUET_STORAGE_PREFIX: \"otel/\""));
 
         let none = template(&plan_for(Auth::None, None, ""));
@@ -609,6 +680,235 @@ mod tests {
             ..plan_for(Auth::Iam, None, "")
         });
         assert!(x86.contains("        - x86_64\n"));
+    }
+
+    /// The text of the resource, parameter or output `name`: its key line and everything up to
+    /// the next line at its indentation or less (blank lines do not end it).
+    fn resource<'a>(t: &'a str, name: &str) -> &'a str {
+        let key = format!("\n  {name}:\n");
+        let start = t.find(&key).unwrap_or_else(|| panic!("no {name} in\n{t}")) + 1;
+        let body = &t[start..];
+        let mut end = 0;
+        for (i, line) in body.split_inclusive('\n').enumerate() {
+            if i > 0 && !line.starts_with("   ") && !line.trim().is_empty() {
+                break;
+            }
+            end += line.len();
+        }
+        &body[..end]
+    }
+
+    /// The lines of `t` that are not YAML comments.
+    fn yaml_lines(t: &str) -> Vec<&str> {
+        t.lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .collect()
+    }
+
+    #[test]
+    fn the_resource_helper_cuts_at_the_next_key() {
+        let t = "Resources:\n  A:\n    Type: x\n\n    More: y\n  # note\n  B:\n    Type: z\nOutputs:\n  C:\n    V: 1\n";
+        assert_eq!(resource(t, "A"), "  A:\n    Type: x\n\n    More: y\n");
+        assert_eq!(resource(t, "B"), "  B:\n    Type: z\n");
+        assert_eq!(resource(t, "C"), "  C:\n    V: 1\n");
+    }
+
+    /// Issue 15: the ingest function only spools; the compactor, one at a time on a schedule,
+    /// turns the spool into the Parquet files, with a role that reaches only what it needs.
+    #[test]
+    fn ingest_spools_and_a_scheduled_compactor_writes_the_files() {
+        const { assert!(COMPACTOR_LEASE_SECS > COMPACTOR_TIMEOUT_SECS) };
+        for (auth, bucket, arn) in [
+            (Auth::Iam, None, "${DataBucket}"),
+            (Auth::Token, Some("existing-b"), "existing-b"),
+        ] {
+            for prefix in ["", "otel/"] {
+                let t = template(&plan_for(auth, bucket, prefix));
+                let ctx = format!("bucket {bucket:?}, prefix {prefix:?}");
+                let object = |rest: &str| {
+                    format!(r#"!Sub "arn:${{AWS::Partition}}:s3:::{arn}/{prefix}{rest}*""#)
+                };
+
+                // The ingest function spools and may put nothing else.
+                let function = resource(&t, "Function");
+                assert!(
+                    function.contains("OTLP2PARQUET_LAMBDA_MODE: spool\n"),
+                    "{ctx}"
+                );
+                assert!(
+                    function.contains("OTLP2PARQUET_STORAGE_BACKEND: s3\n"),
+                    "{ctx}"
+                );
+                assert!(
+                    function.contains("Role: !GetAtt FunctionRole.Arn\n"),
+                    "{ctx}"
+                );
+                let role = resource(&t, "FunctionRole");
+                assert!(
+                    role.contains(&format!(
+                        "Action: s3:PutObject\n                Resource: {}\n",
+                        object("_spool/")
+                    )),
+                    "{ctx}: {role}"
+                );
+                assert_eq!(role.matches("s3:PutObject").count(), 1, "{ctx}: {role}");
+                for action in ["s3:GetObject", "s3:DeleteObject", "s3:List", "s3:*"] {
+                    assert!(!role.contains(action), "{ctx}: {action} in {role}");
+                }
+                let statements = yaml_lines(role).join("\n");
+                for data in ["logs/", "traces/", "metrics/", "_compactor/"] {
+                    assert!(!statements.contains(data), "{ctx}: {data} in {role}");
+                }
+                assert!(!role.contains(&format!("{arn}/{prefix}*")), "{ctx}: {role}");
+                assert!(
+                    role.contains("Resource: !GetAtt FunctionLogGroup.Arn\n"),
+                    "{ctx}"
+                );
+
+                // The compactor: the same code and storage, one run at a time.
+                let compactor = resource(&t, "CompactorFunction");
+                for line in [
+                    "Runtime: provided.al2023\n",
+                    "Handler: bootstrap\n",
+                    "        - arm64\n",
+                    "S3Bucket: !Ref CodeBucket\n",
+                    "S3Key: !Ref CodeKey\n",
+                    "ReservedConcurrentExecutions: 1\n",
+                    "Timeout: 900\n",
+                    "MemorySize: 2048\n",
+                    "Role: !GetAtt CompactorRole.Arn\n",
+                    "LogGroup: !Ref CompactorLogGroup\n",
+                    "OTLP2PARQUET_STORAGE_BACKEND: s3\n",
+                    "OTLP2PARQUET_S3_REGION: !Ref AWS::Region\n",
+                    "OTLP2PARQUET_LAMBDA_MODE: spool\n",
+                    "OTLP2PARQUET_COMPACT_LEASE_SECS: \"960\"\n",
+                ] {
+                    assert!(compactor.contains(line), "{ctx}: {line:?} in {compactor}");
+                }
+                let bucket_env = match bucket {
+                    Some(b) => format!("OTLP2PARQUET_S3_BUCKET: \"{b}\"\n"),
+                    None => "OTLP2PARQUET_S3_BUCKET: !Ref DataBucket\n".to_owned(),
+                };
+                assert!(compactor.contains(&bucket_env), "{ctx}");
+                assert_eq!(
+                    compactor.contains(&format!("OTLP2PARQUET_STORAGE_PREFIX: \"{prefix}\"\n")),
+                    !prefix.is_empty(),
+                    "{ctx}"
+                );
+                // It serves no URL, so it never gets the bearer token.
+                assert!(!compactor.contains("AUTH"), "{ctx}");
+
+                // The compactor's role, statement by statement.
+                let role = resource(&t, "CompactorRole");
+                let list = format!(
+                    "Action: s3:ListBucket\n                Resource: !Sub \
+                     \"arn:${{AWS::Partition}}:s3:::{arn}\"\n                Condition:\n                  \
+                     StringLike:\n                    s3:prefix:\n"
+                );
+                assert!(role.contains(&list), "{ctx}: {role}");
+                for p in ["_spool/", "_compactor/", "logs/", "traces/", "metrics/"] {
+                    assert!(
+                        role.contains(&format!("                      - \"{prefix}{p}*\"\n")),
+                        "{ctx}: {p} in {role}"
+                    );
+                }
+                let spool = format!(
+                    "Action:\n                  - s3:GetObject\n                  - s3:DeleteObject\n                \
+                     Resource: {}\n",
+                    object("_spool/")
+                );
+                assert!(role.contains(&spool), "{ctx}: {role}");
+                let put = format!(
+                    "Action: s3:PutObject\n                Resource:\n                  - {}\n                  \
+                     - {}\n                  - {}\n",
+                    object("logs/"),
+                    object("traces/"),
+                    object("metrics/")
+                );
+                assert!(role.contains(&put), "{ctx}: {role}");
+                let state = format!(
+                    "Action:\n                  - s3:GetObject\n                  - s3:PutObject\n                  \
+                     - s3:DeleteObject\n                Resource: {}\n",
+                    object("_compactor/")
+                );
+                assert!(role.contains(&state), "{ctx}: {role}");
+                // Nothing beyond those statements: each action appears only where checked above.
+                let statements = yaml_lines(role).join("\n");
+                assert_eq!(statements.matches("s3:ListBucket").count(), 1, "{ctx}");
+                assert_eq!(statements.matches("s3:GetObject").count(), 2, "{ctx}");
+                assert_eq!(statements.matches("s3:PutObject").count(), 2, "{ctx}");
+                assert_eq!(statements.matches("s3:DeleteObject").count(), 2, "{ctx}");
+                assert_eq!(statements.matches("- Sid: ").count(), 5, "{ctx}: {role}");
+                assert_eq!(statements.matches("Resource:").count(), 5, "{ctx}: {role}");
+                assert!(!role.contains("s3:*") && !role.contains(&format!("{arn}/{prefix}*")));
+                assert!(
+                    role.contains("Resource: !GetAtt CompactorLogGroup.Arn\n"),
+                    "{ctx}"
+                );
+                assert!(!role.contains("FunctionLogGroup"), "{ctx}");
+                // The ingest role and the compactor role are the only ones that write Parquet
+                // or spool objects.
+                assert_eq!(t.matches(&object("logs/")).count(), 1, "{ctx}");
+                assert_eq!(t.matches(&object("_spool/")).count(), 2, "{ctx}");
+
+                let logs = resource(&t, "CompactorLogGroup");
+                assert!(logs.contains("Type: AWS::Logs::LogGroup\n"), "{ctx}");
+                assert!(
+                    logs.contains(
+                        r#"LogGroupName: !Sub "/aws/lambda/${AWS::StackName}-compactor""#
+                    )
+                );
+                assert!(
+                    logs.contains("RetentionInDays: !Ref LogRetentionDays\n"),
+                    "{ctx}"
+                );
+
+                // The schedule: a parameter, a rule and the permission for EventBridge.
+                let param = resource(&t, "CompactSchedule");
+                assert!(param.contains("Type: String\n"), "{ctx}");
+                assert!(param.contains("Default: \"rate(5 minutes)\"\n"), "{ctx}");
+                assert!(
+                    param.contains("rate()") && param.contains("cron()"),
+                    "{param}"
+                );
+                let rule = resource(&t, "CompactorSchedule");
+                assert!(rule.contains("Type: AWS::Events::Rule\n"), "{ctx}");
+                assert!(
+                    rule.contains("ScheduleExpression: !Ref CompactSchedule\n"),
+                    "{ctx}"
+                );
+                assert!(
+                    rule.contains("Arn: !GetAtt CompactorFunction.Arn\n"),
+                    "{ctx}"
+                );
+                let permission = resource(&t, "CompactorSchedulePermission");
+                for line in [
+                    "Type: AWS::Lambda::Permission\n",
+                    "FunctionName: !Ref CompactorFunction\n",
+                    "Action: lambda:InvokeFunction\n",
+                    "Principal: events.amazonaws.com\n",
+                    "SourceArn: !GetAtt CompactorSchedule.Arn\n",
+                ] {
+                    assert!(permission.contains(line), "{ctx}: {line:?} in {permission}");
+                }
+                let output = resource(&t, "CompactorFunctionName");
+                assert!(output.contains("Value: !Ref CompactorFunction\n"), "{ctx}");
+
+                // Spool objects are acknowledged requests: nothing ever expires them.
+                let yaml = yaml_lines(&t);
+                assert!(!yaml.iter().any(|l| l.contains("Expiration")), "{ctx}");
+                assert!(!yaml.iter().any(|l| l.contains("Transition")), "{ctx}");
+                assert_eq!(
+                    t.contains("AbortIncompleteMultipartUpload:"),
+                    bucket.is_none(),
+                    "{ctx}"
+                );
+                assert!(
+                    t.contains("There is no S3 lifecycle expiration rule"),
+                    "{ctx}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -622,6 +922,15 @@ mod tests {
         assert!(s.contains("--capabilities CAPABILITY_IAM"));
         assert!(s.contains("OutputKey=='FunctionUrl'"));
         assert!(s.contains("--aws-sigv4"));
+        assert!(s.contains("s3://<DataBucket output>/_spool/"));
+        assert!(s.contains("every 5 minutes (parameter CompactSchedule)"));
+        assert!(s.contains("aws logs tail /aws/lambda/otlp2parquet-compactor --follow"));
+        assert!(s.contains("OutputKey=='CompactorFunctionName'"));
+        assert!(s.contains(
+            "aws lambda invoke --function-name \"$COMPACTOR\" --cli-binary-format raw-in-base64-out \\\n     \
+             --payload '{\"source\":\"aws.events\",\"detail-type\":\"Scheduled Event\"}' out.json"
+        ));
+        assert!(!s.contains("lifecycle"));
         let t = next_steps(&Plan {
             arch: Arch::X86_64,
             ..plan_for(Auth::Token, Some("b-1"), "")
@@ -631,6 +940,11 @@ mod tests {
         assert!(t.contains("Authorization: Bearer $OTLP_TOKEN"));
         assert!(t.contains("OTEL_EXPORTER_OTLP_HEADERS"));
         assert!(!t.contains("--aws-sigv4"));
+        assert!(t.contains("kms:Decrypt"));
+        assert!(t.contains("Do not give b-1 a lifecycle rule that expires objects under _spool/"));
+        let p = next_steps(&plan_for(Auth::None, Some("b-1"), "otel/"));
+        assert!(p.contains("s3://b-1/otel/_spool/"));
+        assert!(p.contains("objects under otel/_spool/"));
     }
 
     fn scratch(name: &str) -> PathBuf {
