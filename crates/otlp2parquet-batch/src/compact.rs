@@ -39,8 +39,12 @@ use crate::spool::{SPOOL_DIR, decode_object};
 pub const COMPACTOR_DIR: &str = "_compactor/";
 /// Where spool objects that cannot be read are moved (they are never deleted).
 pub const QUARANTINE_DIR: &str = "_compactor/quarantine/";
-/// Keys one listing reads at most.
+/// Spool keys one run lists at most (oldest first; more wait for the next run).
 pub const LIST_LIMIT: usize = 10_000;
+/// Data files a `--sealed` run lists at most per signal. Keys sort by service and then hour,
+/// so these are the oldest hours of the first services; past this many files, later ones
+/// wait until earlier partitions have been merged down.
+pub const SEALED_LIST_LIMIT: usize = 100_000;
 const INTENT_HEADER: &str = "otlp2parquet compaction intent 1";
 const MS_PER_HOUR: i64 = 3_600_000;
 
@@ -734,9 +738,16 @@ async fn plan_sealed<S: ObjectStore>(
     let mut more = false;
     for dir in ["logs/", "traces/", "metrics/"] {
         let listed = store
-            .list(&format!("{}{dir}", settings.prefix), LIST_LIMIT)
+            .list(&format!("{}{dir}", settings.prefix), SEALED_LIST_LIMIT)
             .await?;
-        more |= listed.len() >= LIST_LIMIT;
+        if listed.len() >= SEALED_LIST_LIMIT {
+            // Not `more`: another run would list the same files again.
+            tracing::warn!(
+                dir,
+                limit = SEALED_LIST_LIMIT,
+                "more data files than one sealed run lists; the rest wait"
+            );
+        }
         for entry in listed {
             let Some(file) = parse_data_key(&settings.prefix, &entry.key) else {
                 continue;
