@@ -5,6 +5,7 @@
 
 mod batcher;
 mod clock;
+mod compact;
 mod connect;
 mod create;
 mod front;
@@ -41,6 +42,29 @@ enum Command {
     /// Write a deployable configuration for a cloud target and print the next steps.
     #[command(subcommand)]
     Create(CreateCommand),
+    /// Merge small Parquet files into one time-ordered file per (table, service, hour).
+    ///
+    /// Reads the same configuration as `serve` (the --config file and the OTLP2PARQUET_*
+    /// environment, e.g. OTLP2PARQUET_STORAGE_BACKEND=s3) and works on that storage: local
+    /// disk, S3 or R2.
+    ///
+    /// Without --sealed it drains the spool: the objects under `{storage.prefix}_spool/` that
+    /// the Lambda leaves in spool mode (lambda.mode = "spool") become Parquet files.
+    ///
+    /// With --sealed it merges the files of hours that have ended: an hour is sealed
+    /// compact.grace_secs (OTLP2PARQUET_COMPACT_GRACE_SECS, default 600) seconds after its end,
+    /// so that writers still flushing it are done; only partitions with several small files are
+    /// touched, and outputs are split at batch.max_rows / batch.max_bytes.
+    ///
+    /// One run reads at most compact.max_run_bytes of input; the command runs again until
+    /// nothing is left. Only one compactor works on a store at a time: when another holds the
+    /// lease, this one says so and exits 0 without touching anything. An interrupted run is
+    /// finished by the next one, so rerunning after a failure is always safe.
+    ///
+    /// Prints a line per file written when stdout is a terminal, and a summary line in any
+    /// case. Exit status: 0 when done (or another compactor holds the lease), 1 when a run
+    /// failed, 2 when the configuration is invalid.
+    Compact(CompactArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,6 +83,34 @@ struct ConnectArgs {
     /// Where otlp2parquet receives (base URL; clients add /v1/logs etc.).
     #[arg(long, value_name = "URL", default_value = connect::DEFAULT_URL)]
     url: String,
+}
+
+#[derive(Debug, Clone, Default, clap::Args)]
+struct CompactArgs {
+    /// Merge the small files of sealed hours instead of draining the spool.
+    #[arg(long)]
+    sealed: bool,
+    /// TOML configuration file (else $OTLP2PARQUET_CONFIG, $OTLP2PARQUET_CONFIG_CONTENT, ./config.toml).
+    #[arg(long, value_name = "FILE")]
+    config: Option<String>,
+    /// Directory the Parquet files are under (local disk backend; default ./data).
+    #[arg(long, value_name = "DIR")]
+    output: Option<String>,
+    /// Log level: trace, debug, info, warn or error (RUST_LOG, if set, wins).
+    #[arg(long, value_name = "LEVEL")]
+    log_level: Option<String>,
+}
+
+impl CompactArgs {
+    /// The `serve` flags these stand for, so that both commands read one configuration alike.
+    fn config_args(&self) -> ServeArgs {
+        ServeArgs {
+            config: self.config.clone(),
+            port: None,
+            output: self.output.clone(),
+            log_level: self.log_level.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -161,12 +213,31 @@ fn run_create(command: &CreateCommand) -> ExitCode {
     }
 }
 
+#[allow(clippy::print_stderr, reason = "CLI output before logging is set up")]
+fn run_compact(args: &CompactArgs) -> ExitCode {
+    let config = match load_config(&args.config_args()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("otlp2parquet compact: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&config);
+    let mode = if args.sealed {
+        otlp2parquet_batch::compact::Mode::Sealed
+    } else {
+        otlp2parquet_batch::compact::Mode::Spool
+    };
+    compact::main(&config, mode)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(a)) => a,
         Some(Command::Connect(c)) => return run_connect(&c),
         Some(Command::Create(c)) => return run_create(&c),
+        Some(Command::Compact(c)) => return run_compact(&c),
         None => cli.serve,
     };
     let config = match load_config(&args) {
@@ -196,5 +267,50 @@ fn main() -> ExitCode {
             tracing::error!(error = %e, "server stopped");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn compact_takes_the_configuration_flags_of_serve() {
+        let cli = Cli::try_parse_from([
+            "otlp2parquet",
+            "compact",
+            "--sealed",
+            "--config",
+            "c.toml",
+            "--output",
+            "/data",
+            "--log-level",
+            "debug",
+        ])
+        .unwrap();
+        let Some(Command::Compact(args)) = cli.command else {
+            panic!("not compact: {cli:?}");
+        };
+        assert!(args.sealed);
+        let serve = args.config_args();
+        assert_eq!(serve.config.as_deref(), Some("c.toml"));
+        assert_eq!(serve.output.as_deref(), Some("/data"));
+        assert_eq!(serve.log_level.as_deref(), Some("debug"));
+        assert_eq!(serve.port, None);
+
+        let cli = Cli::try_parse_from(["otlp2parquet", "compact"]).unwrap();
+        let Some(Command::Compact(args)) = cli.command else {
+            panic!("not compact: {cli:?}");
+        };
+        assert!(!args.sealed, "the spool is the default");
+        // It listens on nothing.
+        assert!(Cli::try_parse_from(["otlp2parquet", "compact", "--port", "4318"]).is_err());
     }
 }

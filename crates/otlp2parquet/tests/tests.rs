@@ -16,6 +16,7 @@
 mod e2e {
     pub mod bad_input;
     pub mod batching;
+    mod compact;
     mod durability;
     mod grpc;
     mod http;

@@ -239,6 +239,21 @@ fn spawn(dir: &Path, args: &[String], env: &[(String, String)]) -> (Child, u16, 
     (child, port, grpc_port)
 }
 
+/// Runs `otlp2parquet <args>` to completion in `dir`, with the same hermetic environment as the
+/// server plus `env`; stdout and stderr captured.
+pub fn run_once(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    std::fs::create_dir_all(dir).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_otlp2parquet"))
+        .args(args)
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
 /// The write-ahead log segment files in `dir` (none when it does not exist).
 pub fn wal_segments(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
