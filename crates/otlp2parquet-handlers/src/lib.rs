@@ -26,7 +26,7 @@ pub use body::Format;
 pub use error::{Error, ErrorKind};
 pub use pipeline::{
     Converted, Failure, OutputFile, Request, Stored, convert, encode_files, file_token, handle,
-    parquet_options, store,
+    log_storage_error, parquet_options, store,
 };
 pub use response::{Response, error_response, grpc_status_details};
 pub use route::{Route, allowed_method, authorize, route, www_authenticate};

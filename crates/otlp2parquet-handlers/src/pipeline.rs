@@ -189,6 +189,20 @@ pub async fn handle<S: Storage>(
     }
 }
 
+/// Logs a failed write of a request's data by how it failed: a temporary failure is a warning;
+/// a permanent one an error naming what to check, since nothing changes until the deployment is
+/// fixed (the client gets a 503 either way: its data is fine).
+pub fn log_storage_error(signal: Signal, key: &str, e: &otlp2parquet_writer::StorageError) {
+    match e.kind {
+        StorageErrorKind::Temporary => {
+            tracing::warn!(%signal, %key, error = %e, "storage write failed");
+        }
+        StorageErrorKind::Permanent => {
+            tracing::error!(%signal, %key, error = %e, "storage refused the write: check the storage settings (bucket, credentials, permissions on the prefix, binding)");
+        }
+    }
+}
+
 /// What [`store`] wrote.
 #[derive(Debug, Clone, Copy)]
 pub struct Stored {
@@ -216,16 +230,7 @@ pub async fn store<S: Storage>(
     for file in files {
         let (key, rows) = (file.key.clone(), file.rows);
         if let Err(e) = storage.put(&file.key, file.bytes).await {
-            match e.kind {
-                StorageErrorKind::Temporary => {
-                    tracing::warn!(signal = %req.signal, %key, error = %e, "storage write failed");
-                }
-                // Still a 503 for the client (its data is fine), but nothing will change until
-                // the deployment is fixed: say so louder.
-                StorageErrorKind::Permanent => {
-                    tracing::error!(signal = %req.signal, %key, error = %e, "storage refused the write: check the storage settings (bucket, credentials, binding)");
-                }
-            }
+            log_storage_error(req.signal, &key, &e);
             return Err(Failure {
                 format,
                 error: Error::from(e),

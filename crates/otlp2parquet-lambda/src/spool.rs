@@ -8,8 +8,8 @@
 
 use otlp2parquet_batch::spool::{encode_request, spool_key};
 use otlp2parquet_common::config::Config;
-use otlp2parquet_handlers::{Error, Failure, Request, Sink, Stored, convert};
-use otlp2parquet_writer::{ObjectStore, PutNew, StorageErrorKind};
+use otlp2parquet_handlers::{Error, Failure, Request, Sink, Stored, convert, log_storage_error};
+use otlp2parquet_writer::{ObjectStore, PutNew};
 
 /// The per-request spool sink: one create-only write of the request's spool object to
 /// `storage` before the answer.
@@ -64,16 +64,7 @@ impl<S: ObjectStore> Sink for SpoolEach<'_, S> {
                 tracing::debug!(%key, "spool object already stored by an earlier attempt");
             }
             Err(e) => {
-                match e.kind {
-                    StorageErrorKind::Temporary => {
-                        tracing::warn!(signal = %request.signal, %key, error = %e, "spool write failed");
-                    }
-                    // Still a 503 for the client (its data is fine), but nothing will change
-                    // until the deployment is fixed: say so louder.
-                    StorageErrorKind::Permanent => {
-                        tracing::error!(signal = %request.signal, %key, error = %e, "storage refused the spool write: check the storage settings (bucket, credentials, permissions on the _spool/ prefix)");
-                    }
-                }
+                log_storage_error(request.signal, &key, &e);
                 return Err(Failure {
                     format,
                     error: Error::from(e),
