@@ -21,6 +21,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 
 use arrow_array::RecordBatch;
 use bytes::Bytes;
@@ -45,6 +48,11 @@ pub const LIST_LIMIT: usize = 10_000;
 /// so these are the oldest hours of the first services; past this many files, later ones
 /// wait until earlier partitions have been merged down.
 pub const SEALED_LIST_LIMIT: usize = 100_000;
+/// Inputs read at once: S3 answers a GET in tens of milliseconds, so one at a time a run of
+/// thousands of spool objects would spend minutes waiting.
+pub const READ_CONCURRENCY: usize = 16;
+/// Inputs deleted per request (S3 `DeleteObjects` takes at most 1 000 keys).
+pub const DELETE_BATCH: usize = 1_000;
 const INTENT_HEADER: &str = "otlp2parquet compaction intent 1";
 const MS_PER_HOUR: i64 = 3_600_000;
 
@@ -83,6 +91,8 @@ pub struct Settings {
     pub grace_ms: i64,
     /// How outputs are encoded.
     pub parquet: ParquetOptions,
+    /// Inputs deleted per store request ([`DELETE_BATCH`]).
+    pub delete_batch: usize,
 }
 
 impl Settings {
@@ -98,6 +108,7 @@ impl Settings {
             lease_ms: secs_ms(config.compact.lease_secs),
             grace_ms: secs_ms(config.compact.grace_secs),
             parquet,
+            delete_batch: DELETE_BATCH,
         }
     }
 
@@ -349,8 +360,10 @@ async fn finish<S: ObjectStore>(
         Some(inputs) => inputs.into_iter().map(Some).collect(),
         None => {
             let mut inputs = Vec::with_capacity(intent.inputs.len());
-            for key in &intent.inputs {
-                inputs.push(store.get(key).await?.map(Bytes::from));
+            for keys in intent.inputs.chunks(READ_CONCURRENCY) {
+                for got in get_all(store, keys).await? {
+                    inputs.push(got.map(Bytes::from));
+                }
             }
             inputs
         }
@@ -373,9 +386,13 @@ async fn finish<S: ObjectStore>(
         env.observer.step(Step::OutputsStored);
     }
     lease.renew(store, settings, env).await?;
-    for (index, key) in intent.inputs.iter().enumerate() {
-        store.delete(key).await?;
-        env.observer.step(Step::InputDeleted { index });
+    let mut deleted = 0;
+    for keys in intent.inputs.chunks(settings.delete_batch.max(1)) {
+        store.delete_many(keys).await?;
+        for _ in keys {
+            env.observer.step(Step::InputDeleted { index: deleted });
+            deleted += 1;
+        }
     }
     report.inputs += intent.inputs.len();
     store.delete(&settings.intent_key()).await?;
@@ -617,59 +634,117 @@ async fn plan_spool<S: ObjectStore>(
     let mut read = Vec::new();
     let mut total = 0u64;
     let mut quarantined = 0;
-    for entry in listed {
-        if !intent.inputs.is_empty() && entry.size > 0 && total + entry.size > settings.run_bytes {
-            more = true;
-            break;
-        }
-        let Some(bytes) = store.get(&entry.key).await? else {
-            continue;
-        };
-        let size = bytes.len() as u64;
-        if !intent.inputs.is_empty() && total + size > settings.run_bytes {
-            more = true;
-            break;
-        }
-        let object = match decode_object(&bytes) {
-            Ok(object) => object,
-            Err(e) => {
-                quarantine(store, settings, &entry.key, &bytes, &e.to_string()).await?;
-                quarantined += 1;
-                continue;
+    let mut rest = listed.as_slice();
+    'reading: while !rest.is_empty() {
+        // The next window: as many as are read at once, fewer when the listed sizes (S3 gives
+        // them; a directory listing may not) already pass the bound.
+        let mut window = 0;
+        let mut planned = total;
+        for entry in rest.iter().take(READ_CONCURRENCY) {
+            if (!intent.inputs.is_empty() || window > 0)
+                && entry.size > 0
+                && planned + entry.size > settings.run_bytes
+            {
+                break;
             }
-        };
-        let input = intent.inputs.len();
-        for append in &object.appends {
-            for part in &append.parts {
-                let shares = groups
-                    .entry((
-                        table_index(append.table),
-                        append.service.to_owned(),
-                        part.hour,
-                    ))
-                    .or_default();
-                // One share per input and group: several parts of one input add up.
-                match shares.last_mut() {
-                    Some(last) if last.input == input => {
-                        last.rows += u64::from(part.rows);
-                        last.bytes += part.arrow_bytes;
-                        last.min_time_ns = last.min_time_ns.min(part.min_time_ns);
+            planned += entry.size;
+            window += 1;
+        }
+        if window == 0 {
+            more = true;
+            break;
+        }
+        let (taken, left) = rest.split_at(window);
+        rest = left;
+        let keys: Vec<String> = taken.iter().map(|e| e.key.clone()).collect();
+        let got = get_all(store, &keys).await?;
+        for (key, bytes) in keys.into_iter().zip(got) {
+            let Some(bytes) = bytes else {
+                continue;
+            };
+            let size = bytes.len() as u64;
+            if !intent.inputs.is_empty() && total + size > settings.run_bytes {
+                more = true;
+                break 'reading;
+            }
+            let object = match decode_object(&bytes) {
+                Ok(object) => object,
+                Err(e) => {
+                    quarantine(store, settings, &key, &bytes, &e.to_string()).await?;
+                    quarantined += 1;
+                    continue;
+                }
+            };
+            let input = intent.inputs.len();
+            for append in &object.appends {
+                for part in &append.parts {
+                    let shares = groups
+                        .entry((
+                            table_index(append.table),
+                            append.service.to_owned(),
+                            part.hour,
+                        ))
+                        .or_default();
+                    // One share per input and group: several parts of one input add up.
+                    match shares.last_mut() {
+                        Some(last) if last.input == input => {
+                            last.rows += u64::from(part.rows);
+                            last.bytes += part.arrow_bytes;
+                            last.min_time_ns = last.min_time_ns.min(part.min_time_ns);
+                        }
+                        _ => shares.push(Share {
+                            input,
+                            rows: u64::from(part.rows),
+                            bytes: part.arrow_bytes,
+                            min_time_ns: part.min_time_ns,
+                        }),
                     }
-                    _ => shares.push(Share {
-                        input,
-                        rows: u64::from(part.rows),
-                        bytes: part.arrow_bytes,
-                        min_time_ns: part.min_time_ns,
-                    }),
                 }
             }
+            total += size;
+            intent.inputs.push(key);
+            read.push(Bytes::from(bytes));
         }
-        total += size;
-        intent.inputs.push(entry.key);
-        read.push(Bytes::from(bytes));
     }
     intent.outputs = split_outputs(groups, settings, env);
     Ok((intent, read, quarantined, more))
+}
+
+/// The objects under `keys`, read concurrently, in the order of `keys`.
+async fn get_all<S: ObjectStore>(
+    store: &S,
+    keys: &[String],
+) -> Result<Vec<Option<Vec<u8>>>, StorageError> {
+    join_all(keys.iter().map(|k| store.get(k)).collect())
+        .await
+        .into_iter()
+        .collect()
+}
+
+/// Polls every future of `futures` until all are done; their outputs in order. (A few lines
+/// instead of a futures crate; the batch core must not depend on a runtime.)
+async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            // A finished future is never polled again.
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(v) => *output = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
 }
 
 /// Moves an unreadable spool object aside: its bytes are kept for an operator, and it no

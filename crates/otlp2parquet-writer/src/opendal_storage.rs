@@ -332,6 +332,17 @@ impl ObjectStore for OpendalStorage {
             Err(e) => Err(storage_error(key, &e)),
         }
     }
+
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StorageError> {
+        let Some(first) = keys.first() else {
+            return Ok(());
+        };
+        match self.op.delete_iter(keys.iter().map(String::as_str)).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(storage_error(first, &e)),
+        }
+    }
 }
 
 /// Classifies an OpenDAL error: what may pass by retrying later is `Temporary`, the rest

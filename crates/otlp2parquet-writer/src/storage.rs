@@ -87,6 +87,15 @@ pub trait ObjectStore: Storage {
 
     /// Removes the object under `key`; removing one that is not there succeeds.
     async fn delete(&self, key: &str) -> Result<(), StorageError>;
+
+    /// Removes the objects under `keys` (S3: one `DeleteObjects` request per 1 000 keys); on an
+    /// error some may be gone and others not.
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StorageError> {
+        for key in keys {
+            self.delete(key).await?;
+        }
+        Ok(())
+    }
 }
 
 /// The version tag of `bytes` in stores that keep none (a local directory, the memory store).

@@ -33,6 +33,8 @@ fn settings() -> Settings {
         lease_ms: 60_000,
         grace_ms: 600_000,
         parquet: ParquetOptions::default(),
+        // One delete per request, so that a crash between two deletes can be tested.
+        delete_batch: 1,
     }
 }
 
