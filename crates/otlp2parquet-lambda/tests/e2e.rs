@@ -7,188 +7,25 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use otlp2parquet_common::config::Config;
-use otlp2parquet_common::platform::Platform;
-use otlp2parquet_handlers::{Exchange, Head, StoreEach, respond};
 use otlp2parquet_proto::pb;
-use otlp2parquet_testkit::{S3Fs, check_key, gzip, zstd};
-use otlp2parquet_writer::MemoryStorage;
+use otlp2parquet_testkit::{gzip, zstd};
 use prost::Message as _;
 
-use crate::util::{Lambda, fixture, key_stem, merge, parquet_text, records};
+use crate::util::{
+    JSON, JSON_FIXTURES, PROTOBUF, PROTOBUF_FIXTURES, Sent, assert_export_ok, fixture,
+    invalid_fixtures, key_stem, merge, parquet_text, pipeline_files, records, rig, signal_path,
+};
 
-const BUCKET: &str = "otlp";
-const PROTOBUF: &str = "application/x-protobuf";
-const JSON: &str = "application/json";
-
-/// One test's S3 server and function (the function is stopped first).
-struct Rig {
-    lambda: Lambda,
-    s3: S3Fs,
-    prefix: String,
-}
-
-fn rig(name: &str, prefix: &str, extra: &[(&str, &str)]) -> Rig {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("lambda")
-        .join(format!("{name}-s3"));
-    let s3 = S3Fs::start(&dir, BUCKET);
-    let mut env = s3.s3_env(prefix);
-    env.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    let lambda = Lambda::start(name, &env);
-    Rig {
-        lambda,
-        s3,
-        prefix: prefix.to_owned(),
-    }
-}
-
-/// A request as sent: path, content type, content encoding, body.
-struct Sent {
-    path: &'static str,
-    content_type: &'static str,
-    encoding: Option<&'static str>,
-    body: Vec<u8>,
-}
-
-fn signal_path(fixture: &str) -> &'static str {
-    let name = fixture.rsplit('/').next().unwrap_or(fixture);
-    if name.starts_with("log") || name.starts_with("malformed") {
-        "/v1/logs"
-    } else if name.starts_with("trace") {
-        "/v1/traces"
-    } else {
-        "/v1/metrics"
-    }
-}
-
-impl Rig {
-    /// Through the Function URL front door; text types with a binary (compressed) body as the
-    /// base64 event a Function URL sends, invoked directly (see `Lambda::invoke_url`).
-    fn send(&self, s: &Sent) -> otlp2parquet_testkit::Reply {
-        if s.content_type != PROTOBUF && std::str::from_utf8(&s.body).is_err() {
-            let mut headers = vec![("content-type", s.content_type)];
-            if let Some(e) = s.encoding {
-                headers.push(("content-encoding", e));
-            }
-            return self.lambda.invoke_url("POST", s.path, &headers, &s.body);
-        }
-        self.lambda
-            .post(s.path, s.content_type, s.encoding, &s.body)
-    }
-
-    /// Rows per table in the bucket, every key checked against docs/keys.md#layout.
-    fn rows_per_table(&self) -> BTreeMap<String, i64> {
-        let mut out = BTreeMap::new();
-        for (key, rows) in self.s3.objects() {
-            let parts = check_key(&key, &self.prefix);
-            *out.entry(parts.table).or_default() += rows;
-        }
-        out
-    }
-
-    /// Every Parquet object as (key without its random part, rows as text).
-    fn contents(&self) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = self
-            .s3
-            .read_all()
-            .into_iter()
-            .filter(|(k, _)| k.ends_with(".parquet"))
-            .map(|(k, v)| (key_stem(&k), parquet_text(v)))
-            .collect();
-        out.sort();
-        out
-    }
-}
-
-use otlp2parquet_testkit::block_on;
-
-/// What the shared pipeline itself writes for the same requests, in process: the Lambda must
-/// store exactly these rows.
+/// What the shared pipeline itself writes for the same requests, in process, as (key without
+/// its random part, rows as text): the Lambda must store exactly these rows.
 fn pipeline_contents(prefix: &str, sent: &[Sent]) -> Vec<(String, String)> {
-    let mut config = Config::defaults(Platform::Lambda);
-    config.storage.prefix = prefix.to_owned();
-    let store = MemoryStorage::new();
-    for (i, s) in sent.iter().enumerate() {
-        let exchange = Exchange {
-            head: Head {
-                method: "POST",
-                path: s.path,
-                content_type: Some(s.content_type),
-                content_encoding: s.encoding,
-                ..Head::default()
-            },
-            body: &s.body,
-            received_at_ns: 1_800_000_000_000_000_000,
-        };
-        let sink = StoreEach {
-            storage: &store,
-            config: &config,
-            token_seed: i as u128 + 1,
-        };
-        let answer = block_on(respond(&exchange, &config, &sink));
-        assert_eq!(answer.status(), 200, "in-process {}", s.path);
-    }
-    let mut out: Vec<(String, String)> = store
-        .objects()
+    let mut out: Vec<(String, String)> = pipeline_files(prefix, sent)
         .into_iter()
         .map(|(k, v)| (key_stem(&k), parquet_text(v)))
         .collect();
     out.sort();
     out
 }
-
-fn assert_export_ok(reply: &otlp2parquet_testkit::Reply, s: &Sent, what: &str) {
-    assert_eq!(reply.status, 200, "{what}: {}", reply.text());
-    if s.content_type == PROTOBUF {
-        assert_eq!(reply.header("content-type"), Some(PROTOBUF), "{what}");
-        let partial = match s.path {
-            "/v1/logs" => pb::ExportLogsServiceResponse::decode(reply.body.as_slice())
-                .unwrap()
-                .partial_success
-                .is_some(),
-            "/v1/traces" => pb::ExportTraceServiceResponse::decode(reply.body.as_slice())
-                .unwrap()
-                .partial_success
-                .is_some(),
-            _ => pb::ExportMetricsServiceResponse::decode(reply.body.as_slice())
-                .unwrap()
-                .partial_success
-                .is_some(),
-        };
-        assert!(!partial, "{what}: unexpected partial success");
-    } else {
-        assert_eq!(reply.header("content-type"), Some(JSON), "{what}");
-        assert_eq!(reply.text(), "{}", "{what}");
-    }
-}
-
-const PROTOBUF_FIXTURES: [&str; 9] = [
-    "logs.pb",
-    "traces.pb",
-    "trace.pb",
-    "metrics_gauge.pb",
-    "metrics_sum.pb",
-    "metrics_histogram.pb",
-    "metrics_exponential_histogram.pb",
-    "metrics_summary.pb",
-    "metrics_mixed.pb",
-];
-
-const JSON_FIXTURES: [&str; 8] = [
-    "log.json",
-    "trace.json",
-    "metrics_gauge.json",
-    "metrics_sum.json",
-    "metrics_histogram.json",
-    "metrics_exponential_histogram.json",
-    "metrics_summary.json",
-    "metrics_mixed.json",
-];
 
 #[test]
 fn every_signal_as_protobuf_and_json_is_in_s3_when_answered() {
@@ -290,14 +127,7 @@ fn compressed_and_jsonl_bodies_are_stored() {
 #[test]
 fn invalid_payloads_are_400_with_an_otlp_status_and_nothing_is_written() {
     let rig = rig("invalid", "", &[]);
-    let dir = otlp2parquet_testkit::repo_root().join("testdata/otlp/invalid");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert!(names.len() >= 6, "{names:?}");
-    for name in &names {
+    for name in &invalid_fixtures() {
         let body = fixture(&format!("invalid/{name}"));
         let reply = rig.lambda.post(signal_path(name), JSON, None, &body);
         assert_eq!(reply.status, 400, "{name}: {}", reply.text());

@@ -1,6 +1,6 @@
 //! The Lambda function as AWS runs it, emulated locally: `cargo lambda watch` in front of the
-//! `bootstrap` binary, writing to a real local S3 server (`e2e`); and its start-up errors
-//! (`startup`).
+//! `bootstrap` binary, writing to a real local S3 server (`e2e`), in spool mode with the
+//! compactor (`e2e_spool`); and its start-up errors (`startup`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -12,6 +12,8 @@
 
 #[cfg(feature = "e2e")]
 mod e2e;
+#[cfg(feature = "e2e")]
+mod e2e_spool;
 mod startup;
 #[cfg(feature = "e2e")]
 mod util;
