@@ -248,6 +248,98 @@ impl Report {
     }
 }
 
+/// What consecutive runs did together ([`drain`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Runs that held the lease (a run that found it held is not counted).
+    pub runs: usize,
+    /// Whether a run finished an interrupted one first.
+    pub recovered: bool,
+    /// Inputs consumed.
+    pub inputs: usize,
+    /// Their stored bytes.
+    pub input_bytes: u64,
+    /// Outputs stored.
+    pub outputs: usize,
+    /// Rows written.
+    pub rows: u64,
+    /// Unreadable spool objects moved aside.
+    pub quarantined: usize,
+    /// Whether input was left when the drain stopped.
+    pub more: bool,
+    /// Who held the lease, and until when (ms), when the drain stopped for it.
+    pub busy: Option<(String, i64)>,
+}
+
+impl Totals {
+    /// Adds what one run did.
+    pub fn add(&mut self, report: &Report) {
+        if let Outcome::Busy { owner, expires_ms } = &report.outcome {
+            self.busy = Some((owner.clone(), *expires_ms));
+            return;
+        }
+        self.runs += 1;
+        self.recovered |= report.recovered;
+        self.inputs += report.inputs;
+        self.input_bytes += report.input_bytes;
+        self.outputs += report.outputs.len();
+        self.rows += report.rows;
+        self.quarantined += report.quarantined;
+        self.more = report.more;
+    }
+}
+
+/// How a [`drain`] ended: what its runs did, and the error that stopped the last one, if any
+/// (what earlier runs did stays done; the failed run is finished by the next one).
+#[derive(Debug)]
+pub struct Drained {
+    /// The runs' work.
+    pub totals: Totals,
+    /// Why the last run failed.
+    pub error: Option<CompactError>,
+}
+
+/// Runs [`run`] again and again while input is left and `go_on` allows another run (the
+/// Lambda: while its invocation has time). Stops when another compactor holds the lease, and
+/// when a run that says input is left took none of it (a listing it cannot get past: another
+/// run would only repeat it).
+pub async fn drain<S: ObjectStore>(
+    store: &S,
+    settings: &Settings,
+    mode: Mode,
+    env: &Env<'_>,
+    go_on: &dyn Fn() -> bool,
+) -> Drained {
+    let mut totals = Totals::default();
+    loop {
+        let report = match run(store, settings, mode, env).await {
+            Ok(report) => report,
+            Err(e) => {
+                return Drained {
+                    totals,
+                    error: Some(e),
+                };
+            }
+        };
+        totals.add(&report);
+        let stuck = report.inputs == 0 && report.outputs.is_empty() && report.quarantined == 0;
+        if totals.busy.is_some() || !report.more || !go_on() {
+            break;
+        }
+        if stuck {
+            tracing::warn!(
+                "input is left, but a run took none of it (the listing bound was reached with \
+                 nothing to take among the keys listed); stopping"
+            );
+            break;
+        }
+    }
+    Drained {
+        totals,
+        error: None,
+    }
+}
+
 /// Why a run stopped before it finished. Whatever it did stays consistent: the next run
 /// completes it.
 #[derive(Debug, thiserror::Error)]
@@ -774,6 +866,8 @@ struct Sealed {
     table: Table,
     service: String,
     hour: i64,
+    /// The earliest row time its name gives, in ns.
+    earliest_ns: i64,
 }
 
 /// Parses `{prefix}{table path}/{service}/year=…/…/hour=HH/{micros}-{token}.parquet`.
@@ -798,6 +892,7 @@ fn parse_data_key(prefix: &str, key: &str) -> Option<Sealed> {
         table,
         service,
         hour: hour_bucket(earliest_ns),
+        earliest_ns,
     })
 }
 
@@ -881,7 +976,7 @@ async fn plan_sealed<S: ObjectStore>(
                 input: intent.inputs.len() + taken.len(),
                 rows: stats.rows,
                 bytes: stats.uncompressed_bytes,
-                min_time_ns: earliest_of(&file.key).unwrap_or(group.2 * MS_PER_HOUR * 1_000_000),
+                min_time_ns: file.earliest_ns,
             });
             taken.push((file.key.clone(), bytes));
         }
@@ -973,7 +1068,10 @@ struct Lease {
     renewed_ms: i64,
 }
 
-fn lease_text(owner: &str, expires_ms: i64) -> Vec<u8> {
+/// The content of a lease object held by `owner` until `expires_ms` (ms since the epoch):
+/// `owner\t{owner}` and `expires_ms\t{ms}` lines. Public so that tests and operators can place
+/// one (a lease written by hand keeps every compactor out until it expires).
+pub fn lease_text(owner: &str, expires_ms: i64) -> Vec<u8> {
     format!("owner\t{owner}\nexpires_ms\t{expires_ms}\n").into_bytes()
 }
 

@@ -186,8 +186,8 @@ impl<S: ObjectStore> App<S> {
     }
 }
 
-fn elapsed_ms(since: Instant) -> f64 {
-    // Milliseconds with microsecond resolution: a warm request is often under 1 ms.
+/// Milliseconds since `since`, with microsecond resolution (a warm request is often under 1 ms).
+pub(crate) fn elapsed_ms(since: Instant) -> f64 {
     (since.elapsed().as_micros() as f64) / 1000.0
 }
 
@@ -344,16 +344,24 @@ mod tests {
         let summary = block_on(app.compact("lambda:f:r", i64::MAX)).unwrap();
         assert_eq!(summary.outcome(), "done");
         assert_eq!(
-            (summary.runs, summary.inputs, summary.outputs, summary.rows),
+            (
+                summary.runs(),
+                summary.totals.inputs,
+                summary.totals.outputs,
+                summary.totals.rows
+            ),
             (1, 3, 1, 3)
         );
-        assert!(!summary.more && !summary.recovered);
+        assert!(!summary.totals.more && !summary.totals.recovered);
         let keys: Vec<String> = app.storage.objects().into_keys().collect();
         assert_eq!(keys.len(), 1, "{keys:?}");
         assert!(keys[0].starts_with("logs/checkout/"), "{keys:?}");
         // Nothing left: a second invocation is a run that finds nothing.
         let again = block_on(app.compact("lambda:f:r2", i64::MAX)).unwrap();
-        assert_eq!((again.runs, again.inputs, again.outputs), (1, 0, 0));
+        assert_eq!(
+            (again.runs(), again.totals.inputs, again.totals.outputs),
+            (1, 0, 0)
+        );
     }
 
     #[test]
@@ -367,10 +375,16 @@ mod tests {
         }
         let near = now_ms() + compactor::RESERVE_MS - 1_000;
         let summary = block_on(app.compact("a", near)).unwrap();
-        assert_eq!((summary.runs, summary.inputs, summary.more), (1, 1, true));
+        assert_eq!(
+            (summary.runs(), summary.totals.inputs, summary.totals.more),
+            (1, 1, true)
+        );
         let summary = block_on(app.compact("b", i64::MAX)).unwrap();
-        assert_eq!((summary.runs, summary.inputs, summary.more), (2, 2, false));
-        assert_eq!(summary.outputs, 2);
+        assert_eq!(
+            (summary.runs(), summary.totals.inputs, summary.totals.more),
+            (2, 2, false)
+        );
+        assert_eq!(summary.totals.outputs, 2);
         let spooled = app
             .storage
             .objects()
@@ -385,12 +399,19 @@ mod tests {
         let app = spool_app();
         let out = block_on(app.handle(fn_url_event("POST", "/v1/logs", LOGS)));
         assert_eq!(out.status(), 200);
-        // Another compactor's lease, far from expiry (the format of compact.rs).
-        let lease = format!("owner\tother\nexpires_ms\t{}\n", now_ms() + 600_000);
-        block_on(app.storage.put("_compactor/lease", lease.into_bytes())).unwrap();
+        // Another compactor's lease, far from expiry.
+        let lease = otlp2parquet_batch::compact::lease_text("other", now_ms() + 600_000);
+        block_on(app.storage.put("_compactor/lease", lease)).unwrap();
         let summary = block_on(app.compact("mine", i64::MAX)).unwrap();
         assert_eq!(summary.outcome(), "busy");
-        assert_eq!((summary.runs, summary.inputs, summary.outputs), (1, 0, 0));
+        assert_eq!(
+            (
+                summary.runs(),
+                summary.totals.inputs,
+                summary.totals.outputs
+            ),
+            (1, 0, 0)
+        );
         assert_eq!(app.storage.objects().len(), 2, "nothing touched");
     }
 

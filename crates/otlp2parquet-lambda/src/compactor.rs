@@ -4,7 +4,9 @@
 
 use std::time::Instant;
 
-use otlp2parquet_batch::compact::{self, CompactError, Env, Mode, Outcome, Settings};
+use otlp2parquet_batch::compact::{self, CompactError, Env, Mode, Settings, Totals};
+
+use crate::app::elapsed_ms;
 use otlp2parquet_writer::ObjectStore;
 use serde_json::{Value, json};
 
@@ -16,22 +18,8 @@ pub const RESERVE_MS: i64 = 60_000;
 /// What one compactor invocation did, over all its runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
-    /// Whether another compactor held the lease (the last run touched nothing).
-    pub busy: bool,
-    /// Runs started.
-    pub runs: u32,
-    /// Whether a run finished an interrupted one first.
-    pub recovered: bool,
-    /// Spool objects consumed.
-    pub inputs: usize,
-    /// Parquet files written.
-    pub outputs: usize,
-    /// Rows written.
-    pub rows: u64,
-    /// Unreadable spool objects moved aside.
-    pub quarantined: usize,
-    /// Whether input was left for the next invocation.
-    pub more: bool,
+    /// The runs' work.
+    pub totals: Totals,
     /// How long the invocation took.
     pub ms: f64,
 }
@@ -39,21 +27,31 @@ pub struct Summary {
 impl Summary {
     /// `"busy"` or `"done"`.
     pub fn outcome(&self) -> &'static str {
-        if self.busy { "busy" } else { "done" }
+        if self.totals.busy.is_some() {
+            "busy"
+        } else {
+            "done"
+        }
+    }
+
+    /// Runs started, the one that found the lease held included.
+    pub fn runs(&self) -> usize {
+        self.totals.runs + usize::from(self.totals.busy.is_some())
     }
 
     /// The invocation's answer: `{"outcome", "runs", "recovered", "inputs", "outputs", "rows",
     /// "quarantined", "more", "ms"}`.
     pub fn to_json(&self) -> Value {
+        let t = &self.totals;
         json!({
             "outcome": self.outcome(),
-            "runs": self.runs,
-            "recovered": self.recovered,
-            "inputs": self.inputs,
-            "outputs": self.outputs,
-            "rows": self.rows,
-            "quarantined": self.quarantined,
-            "more": self.more,
+            "runs": self.runs(),
+            "recovered": t.recovered,
+            "inputs": t.inputs,
+            "outputs": t.outputs,
+            "rows": t.rows,
+            "quarantined": t.quarantined,
+            "more": t.more,
             "ms": self.ms,
         })
     }
@@ -69,74 +67,45 @@ pub async fn run_until<S: ObjectStore>(
     deadline_ms: i64,
 ) -> Result<Summary, CompactError> {
     let begun = Instant::now();
-    let mut summary = Summary {
-        busy: false,
-        runs: 0,
-        recovered: false,
-        inputs: 0,
-        outputs: 0,
-        rows: 0,
-        quarantined: 0,
-        more: false,
-        ms: 0.0,
+    let time_left = || deadline_ms.saturating_sub((env.now_ms)()) > RESERVE_MS;
+    let drained = compact::drain(store, settings, Mode::Spool, env, &time_left).await;
+    let summary = Summary {
+        totals: drained.totals,
+        ms: elapsed_ms(begun),
     };
-    loop {
-        summary.runs += 1;
-        let report = match compact::run(store, settings, Mode::Spool, env).await {
-            Ok(report) => report,
-            Err(e) => {
-                // What earlier runs of this invocation did stays done; the failed run is
-                // finished by the next one (its intent is stored).
-                tracing::error!(
-                    error = %e,
-                    runs = summary.runs,
-                    inputs = summary.inputs,
-                    outputs = summary.outputs,
-                    rows = summary.rows,
-                    ms = elapsed_ms(begun),
-                    "compaction failed"
-                );
-                return Err(e);
-            }
-        };
-        summary.recovered |= report.recovered;
-        summary.inputs += report.inputs;
-        summary.outputs += report.outputs.len();
-        summary.rows += report.rows;
-        summary.quarantined += report.quarantined;
-        summary.more = report.more;
-        if let Outcome::Busy { owner, expires_ms } = &report.outcome {
-            // Not an error: a long run of an earlier invocation (or a manual one) is still
-            // going, or crashed and its lease has not expired yet.
-            tracing::debug!(owner, expires_ms, "another compactor holds the lease");
-            summary.busy = true;
-            break;
-        }
-        if !report.more {
-            break;
-        }
-        if deadline_ms.saturating_sub((env.now_ms)()) <= RESERVE_MS {
-            break;
-        }
+    let t = &summary.totals;
+    if let Some(e) = drained.error {
+        // What earlier runs of this invocation did stays done; the failed run is finished by
+        // the next one (its intent is stored).
+        tracing::error!(
+            error = %e,
+            runs = summary.runs(),
+            inputs = t.inputs,
+            outputs = t.outputs,
+            rows = t.rows,
+            ms = summary.ms,
+            "compaction failed"
+        );
+        return Err(e);
     }
-    summary.ms = elapsed_ms(begun);
+    if let Some((owner, expires_ms)) = &t.busy {
+        // Not an error: a long run of an earlier invocation (or a manual one) is still going,
+        // or crashed and its lease has not expired yet.
+        tracing::debug!(owner, expires_ms, "another compactor holds the lease");
+    }
     tracing::info!(
         outcome = summary.outcome(),
-        runs = summary.runs,
-        recovered = summary.recovered,
-        inputs = summary.inputs,
-        outputs = summary.outputs,
-        rows = summary.rows,
-        quarantined = summary.quarantined,
-        more = summary.more,
+        runs = summary.runs(),
+        recovered = t.recovered,
+        inputs = t.inputs,
+        outputs = t.outputs,
+        rows = t.rows,
+        quarantined = t.quarantined,
+        more = t.more,
         ms = summary.ms,
         "compaction"
     );
     Ok(summary)
-}
-
-fn elapsed_ms(since: Instant) -> f64 {
-    (since.elapsed().as_micros() as f64) / 1000.0
 }
 
 /// The observer of a run: fault injection in end-to-end test builds, nothing otherwise.
@@ -261,14 +230,17 @@ mod tests {
     #[test]
     fn summaries_render_every_field() {
         let summary = Summary {
-            busy: true,
-            runs: 2,
-            recovered: true,
-            inputs: 3,
-            outputs: 1,
-            rows: 40,
-            quarantined: 0,
-            more: false,
+            totals: Totals {
+                runs: 1,
+                recovered: true,
+                inputs: 3,
+                input_bytes: 300,
+                outputs: 1,
+                rows: 40,
+                quarantined: 0,
+                more: false,
+                busy: Some(("other".to_owned(), 7)),
+            },
             ms: 1.5,
         };
         assert_eq!(

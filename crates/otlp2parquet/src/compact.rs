@@ -5,9 +5,7 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use otlp2parquet_batch::compact::{
-    self, Env, Mode, Observer, Outcome, Report, Settings, Step, Written,
-};
+use otlp2parquet_batch::compact::{self, Env, Mode, Observer, Settings, Step, Totals, Written};
 use otlp2parquet_common::config::Config;
 use otlp2parquet_handlers::{KeyTokens, parquet_options};
 use otlp2parquet_writer::OpendalStorage;
@@ -59,95 +57,25 @@ pub fn main(config: &Config, mode: Mode) -> ExitCode {
         owner = %owner,
         "compacting"
     );
-    match runtime.block_on(drain(&store, &settings, mode, &env)) {
-        Ok(totals) => {
-            if let Some((holder, expires_ms)) = &totals.busy {
-                print_line(&busy_line(holder, *expires_ms, clock::now_ns() / 1_000_000));
-            }
-            print_line(&totals.summary());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            print_error(&e.to_string());
-            ExitCode::FAILURE
-        }
+    let drained = runtime.block_on(compact::drain(&store, &settings, mode, &env, &|| true));
+    if let Some(e) = drained.error {
+        print_error(&e.to_string());
+        return ExitCode::FAILURE;
     }
+    let totals = drained.totals;
+    if let Some((holder, expires_ms)) = &totals.busy {
+        print_line(&busy_line(holder, *expires_ms, clock::now_ns() / 1_000_000));
+    }
+    print_line(&summary_line(&totals));
+    ExitCode::SUCCESS
 }
 
-/// Runs until a run leaves nothing for the next one, another compactor holds the lease, or a
-/// run makes no progress although it says more is left (a listing bound it cannot get past:
-/// running again would only repeat it).
-async fn drain(
-    store: &OpendalStorage,
-    settings: &Settings,
-    mode: Mode,
-    env: &Env<'_>,
-) -> Result<Totals, compact::CompactError> {
-    let mut totals = Totals::default();
-    loop {
-        let report = compact::run(store, settings, mode, env).await?;
-        if let Outcome::Busy { owner, expires_ms } = &report.outcome {
-            totals.busy = Some((owner.clone(), *expires_ms));
-            return Ok(totals);
-        }
-        totals.add(&report);
-        tracing::debug!(
-            inputs = report.inputs,
-            outputs = report.outputs.len(),
-            rows = report.rows,
-            more = report.more,
-            "compaction run done"
-        );
-        if !report.more {
-            return Ok(totals);
-        }
-        if report.inputs == 0 && report.outputs.is_empty() && report.quarantined == 0 {
-            tracing::warn!(
-                "input is left, but a run took none of it (the listing bound was reached with \
-                 nothing to merge among the keys listed); stopping"
-            );
-            return Ok(totals);
-        }
-    }
-}
-
-/// What every run of one command did together.
-#[derive(Debug, Default)]
-struct Totals {
-    runs: usize,
-    inputs: usize,
-    input_bytes: u64,
-    outputs: usize,
-    rows: u64,
-    quarantined: usize,
-    recovered: bool,
-    /// Who held the lease when the command stopped for it, and until when (ms).
-    busy: Option<(String, i64)>,
-}
-
-impl Totals {
-    fn add(&mut self, report: &Report) {
-        self.runs += 1;
-        self.inputs += report.inputs;
-        self.input_bytes += report.input_bytes;
-        self.outputs += report.outputs.len();
-        self.rows += report.rows;
-        self.quarantined += report.quarantined;
-        self.recovered |= report.recovered;
-    }
-
-    fn summary(&self) -> String {
-        format!(
-            "compacted: runs={} inputs={} ({} bytes) outputs={} rows={} quarantined={} recovered={}",
-            self.runs,
-            self.inputs,
-            self.input_bytes,
-            self.outputs,
-            self.rows,
-            self.quarantined,
-            self.recovered
-        )
-    }
+/// `compacted: runs=… inputs=… (… bytes) outputs=… rows=… quarantined=… recovered=…`.
+fn summary_line(t: &Totals) -> String {
+    format!(
+        "compacted: runs={} inputs={} ({} bytes) outputs={} rows={} quarantined={} recovered={}",
+        t.runs, t.inputs, t.input_bytes, t.outputs, t.rows, t.quarantined, t.recovered
+    )
 }
 
 /// Prints a line per stored output, on a terminal only: a pipe or a log gets the summary alone.
@@ -268,6 +196,7 @@ mod tests {
 
     #[test]
     fn totals_add_up_and_owner_is_tab_free() {
+        use otlp2parquet_batch::compact::{Outcome, Report};
         let mut t = Totals::default();
         let report = Report {
             outcome: Outcome::Done,
@@ -285,7 +214,7 @@ mod tests {
             ..report
         });
         assert_eq!(
-            t.summary(),
+            summary_line(&t),
             "compacted: runs=2 inputs=6 (1800 bytes) outputs=0 rows=60 quarantined=2 recovered=true"
         );
         let owner = owner_id();

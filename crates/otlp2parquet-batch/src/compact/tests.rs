@@ -495,3 +495,37 @@ fn data_keys_parse_into_their_partition() {
     assert!(parse_data_key("p/", "p/_spool/logs/2024/x").is_none());
     assert!(parse_data_key("q/", &key).is_none());
 }
+
+#[test]
+fn a_drain_runs_until_nothing_is_left_or_it_is_told_to_stop() {
+    let store = MemoryStorage::new();
+    let sent = spool(&store, &(0..6).map(|s| logs(50, 1, s)).collect::<Vec<_>>());
+    let one = store.objects().values().map(Vec::len).max().unwrap() as u64;
+    let mut s = settings();
+    s.run_bytes = one * 2;
+    let now = || NOW_MS;
+    let env = Env {
+        now_ms: &now,
+        token: &next_token,
+        owner: "a",
+        observer: &Quiet,
+    };
+    // Told to stop after the first run: input is left.
+    let first = block_on(drain(&store, &s, Mode::Spool, &env, &|| false));
+    assert!(first.error.is_none());
+    assert_eq!(
+        (first.totals.runs, first.totals.inputs, first.totals.more),
+        (1, 2, true)
+    );
+    let rest = block_on(drain(&store, &s, Mode::Spool, &env, &|| true));
+    assert_eq!(
+        (rest.totals.runs, rest.totals.inputs, rest.totals.more),
+        (2, 4, false)
+    );
+    assert_eq!(rows_by_table(&files(&store)), sent);
+    // A held lease stops a drain before any work.
+    block_on(store.put("p/_compactor/lease", lease_text("other", NOW_MS + 1))).unwrap();
+    let busy = block_on(drain(&store, &s, Mode::Spool, &env, &|| true));
+    assert_eq!(busy.totals.busy, Some(("other".to_owned(), NOW_MS + 1)));
+    assert_eq!(busy.totals.runs, 0);
+}

@@ -404,16 +404,15 @@ fn compact_drains_the_spool_into_one_file_per_partition() {
     write(&garbage_key, b"not a spool object");
     assert_eq!(want.len(), 2 + 2 + 5, "{want:#?}");
 
-    // Another compactor holds the lease: a clean exit, nothing touched. (The lease object's
-    // text as the compactor writes it: owner and expiry in ms, tab-separated.)
+    // Another compactor holds the lease: a clean exit, nothing touched.
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis();
-    let expires = (now_ms + 600_000).to_string();
+    let expires = i64::try_from(now_ms).unwrap() + 600_000;
     write(
         "_compactor/lease",
-        format!("owner\tlambda:elsewhere\nexpires_ms\t{expires}\n").as_bytes(),
+        &otlp2parquet_batch::compact::lease_text("lambda:elsewhere", expires),
     );
     let stdout = assert_ok(
         &run_once(&dir, &["compact", "--output", &data_arg], &[]),
