@@ -12,7 +12,6 @@ use otlp2parquet_handlers::{Exchange, Head, KeyTokens, StoreEach, parquet_option
 use otlp2parquet_writer::ObjectStore;
 
 use crate::compactor::{self, Summary};
-use crate::dispatch::now_ms;
 use crate::spool::SpoolEach;
 use crate::{event, reply};
 
@@ -66,6 +65,11 @@ pub fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// Milliseconds since the Unix epoch (the compactor's clock).
+pub fn now_ms() -> i64 {
+    now_ns().div_euclid(1_000_000)
 }
 
 /// `direct` or `spool`, for logs.

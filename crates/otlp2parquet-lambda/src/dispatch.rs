@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::ServiceExt;
@@ -76,13 +75,6 @@ fn compaction_trigger(payload: &str) -> Option<Trigger> {
         return Some(Trigger::Scheduled);
     }
     (text("otlp2parquet").as_deref() == Some("compact")).then_some(Trigger::Manual)
-}
-
-/// Milliseconds since the Unix epoch (0 if the clock is before it).
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Answers one invocation: compacts (the answer is the [`Summary`](crate::compactor::Summary)

@@ -13,13 +13,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use otlp2parquet_batch::compact::{self, Mode, Observer, Outcome, Settings, Step};
 use otlp2parquet_batch::spool::decode_object;
 use otlp2parquet_common::config::{Config, Sources};
 use otlp2parquet_common::platform::Platform;
 use otlp2parquet_handlers::{KeyTokens, parquet_options};
+use otlp2parquet_lambda::app::now_ms;
 use otlp2parquet_proto::pb;
 use otlp2parquet_testkit::{
     TempDir, check_key, gzip, parquet_rows, python, repo_root, utc_hour, zstd,
@@ -105,14 +106,6 @@ fn small_batch() -> Vec<(&'static str, Sent)> {
     .into_iter()
     .map(|name| (name, request(name, None)))
     .collect()
-}
-
-/// Milliseconds since the epoch.
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
 }
 
 /// The spool's hour label (`YYYY-MM-DDTHH`, UTC) of the current time.
