@@ -125,6 +125,9 @@ pub fn parquet_options(config: &Config) -> ParquetOptions {
     ParquetOptions {
         compression: config.parquet.compression,
         row_group_rows: config.parquet.row_group_rows,
+        row_group_bytes: config.parquet.row_group_bytes,
+        timestamp_unit: config.parquet.timestamp_unit,
+        bloom_filters: config.parquet.bloom_filters,
     }
 }
 

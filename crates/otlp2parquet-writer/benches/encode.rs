@@ -11,7 +11,9 @@
 //!
 //! With `ENCODE_ONCE=<logs|traces|metrics|merge>` set, the binary encodes that signal's partitions
 //! once and exits instead of benchmarking: a stable target for `valgrind --tool=callgrind`
-//! (instruction counts do not depend on machine load, wall-clock figures do).
+//! (instruction counts do not depend on machine load, wall-clock figures do). There,
+//! `ENCODE_BLOOM=0` turns the bloom filters off and `ENCODE_UNIT=us` writes microseconds, to
+//! measure what each costs (docs/benchmarks.md#query-ready-files).
 
 use std::hint::black_box;
 
@@ -120,16 +122,26 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+/// The options of an `ENCODE_ONCE` run: the defaults, or what `ENCODE_BLOOM` and `ENCODE_UNIT`
+/// ask for.
+fn once_options() -> ParquetOptions {
+    let mut opts = ParquetOptions::default();
+    if std::env::var("ENCODE_BLOOM").is_ok_and(|v| v == "0") {
+        opts.bloom_filters = false;
+    }
+    if std::env::var("ENCODE_UNIT").is_ok_and(|v| v == "us") {
+        opts.timestamp_unit = otlp2parquet_writer::TimestampUnit::Microsecond;
+    }
+    opts
+}
+
 fn main() {
     if let Some(signal) = std::env::var_os("ENCODE_ONCE") {
         let signal = signal.to_string_lossy();
+        let opts = once_options();
         if signal == "merge" || signal == "merge-overlapping" {
             let batches = request_batches(200, signal == "merge");
-            let file = encode_merged(
-                otlp2parquet_writer::Table::Logs,
-                &batches,
-                &ParquetOptions::default(),
-            );
+            let file = encode_merged(otlp2parquet_writer::Table::Logs, &batches, &opts);
             black_box(file.map(|f| f.len()).unwrap_or_default());
             return;
         }
@@ -138,7 +150,13 @@ fn main() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(8);
         let parts = partitions(&signal, services);
-        let bytes = encode_all(&parts, &ParquetOptions::default());
+        let bytes = encode_all(&parts, &opts);
+        if std::env::var_os("ENCODE_BYTES").is_some() {
+            #[allow(clippy::print_stdout, reason = "the measurement this mode exists for")]
+            {
+                println!("{bytes}");
+            }
+        }
         black_box(bytes);
         return;
     }

@@ -13,6 +13,7 @@ mod error;
 mod gather;
 mod ids;
 pub mod key;
+pub mod layout;
 mod merge;
 #[cfg(feature = "opendal")]
 pub mod opendal_storage;
@@ -32,7 +33,8 @@ pub use merge::{encode_merged, time_column};
 #[cfg(feature = "opendal")]
 pub use opendal_storage::OpendalStorage;
 pub use parquet::{
-    ParquetOptions, SCHEMA_METADATA_KEY, VERSION_METADATA_KEY, encode_parquet, writer_properties,
+    BLOOM_FILTER_FPP, ParquetOptions, SCHEMA_METADATA_KEY, TimestampUnit, VERSION_METADATA_KEY,
+    bloom_columns, encode_parquet, table_file_schema, writer_properties,
 };
 pub use storage::{
     Fetched, Listed, MemoryStorage, ObjectStore, PutNew, Storage, StorageError, StorageErrorKind,

@@ -11,6 +11,11 @@
 //! are unique by nature; map and list leaves carry no statistics. See [`column_encoding`] and
 //! `docs/adr/0004-parquet-encoding.md` for the policy and the figures behind it.
 //!
+//! For readers that look rows up rather than scan them (docs/adr/0014-query-ready-files.md):
+//! bloom filters on the id columns a trace lookup filters on ([`bloom_columns`]), the time
+//! column in the footer's `sorting_columns`, row groups bounded by bytes as well as rows, and
+//! every column in its file form (`crate::layout`: field ids, the configured time unit).
+//!
 //! Page size and write batch size stay at parquet-rs's defaults (1 MiB, 1 024 rows): on 200 000
 //! log-like rows, batch sizes of 8 Ki and 32 Ki rows and 8 MiB pages were within noise of them.
 use std::cell::RefCell;
@@ -25,12 +30,15 @@ use parquet::arrow::arrow_writer::{
 use parquet::arrow::{ArrowSchemaConverter, ArrowWriter, add_encoded_arrow_schema_to_metadata};
 use parquet::basic::{Compression, Encoding, Type as PhysicalType, ZstdLevel};
 use parquet::errors::ParquetError;
-use parquet::file::metadata::KeyValue;
+use parquet::file::metadata::{KeyValue, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{ColumnPath, SchemaDescriptor};
 
+use crate::layout::{conform, conform_batch, file_schema};
 use crate::{Table, VERSION, WriterError};
+
+pub use otlp2parquet_common::config::TimestampUnit;
 
 /// Footer metadata key holding the table's schema id (docs/schema.md#footer-metadata).
 pub const SCHEMA_METADATA_KEY: &str = "otlp2parquet.schema";
@@ -48,6 +56,10 @@ const UNIQUE_COLUMNS: &[&str] = &[
     "TraceId",
     "SpanId",
     "ParentSpanId",
+    // Log bodies rarely repeat within a row group once they carry any detail (ids, paths,
+    // numbers); a dictionary that overflows falls back to plain at a cost, and plain pages
+    // compress as well under zstd.
+    "Body",
     "Duration",
     "Value",
     "Sum",
@@ -79,6 +91,11 @@ const EVENT_ATTRIBUTE_COLUMNS: &[&str] = &[
     "Exemplars.FilteredAttributes",
 ];
 
+/// The false-positive rate of the bloom filters (docs/adr/0014-query-ready-files.md): at a full
+/// row group of 122 880 distinct ids it folds to 128 KiB per column, about 1.5 % of the row
+/// group, and lets through about one row group in fifty.
+pub const BLOOM_FILTER_FPP: f64 = 0.02;
+
 /// How files are encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParquetOptions {
@@ -86,16 +103,77 @@ pub struct ParquetOptions {
     pub compression: ParquetCompression,
     /// Maximum rows per row group.
     pub row_group_rows: usize,
+    /// Maximum bytes per row group, measured on the rows' uncompressed (Arrow) size, which
+    /// bounds their encoded size.
+    pub row_group_bytes: usize,
+    /// Unit of every time column in the file.
+    pub timestamp_unit: TimestampUnit,
+    /// Bloom filters on [`bloom_columns`].
+    pub bloom_filters: bool,
 }
 
 impl Default for ParquetOptions {
-    /// zstd, 122 880 rows per row group (the defaults of docs/configuration.md#parquet).
+    /// zstd, 122 880 rows and 64 MiB per row group, nanoseconds, bloom filters on (the
+    /// defaults of docs/configuration.md#parquet).
     fn default() -> Self {
         ParquetOptions {
             compression: ParquetCompression::Zstd,
             row_group_rows: 122_880,
+            row_group_bytes: 64 * 1024 * 1024,
+            timestamp_unit: TimestampUnit::Nanosecond,
+            bloom_filters: true,
         }
     }
+}
+
+/// The columns of `table` that get a bloom filter: the ids a lookup by trace (or span) filters
+/// on. Ids are random, so min/max statistics never exclude a row group for them.
+pub fn bloom_columns(table: Table) -> &'static [&'static str] {
+    match table {
+        Table::Logs => &["TraceId"],
+        Table::Traces => &["TraceId", "SpanId"],
+        Table::Metrics(_) => &[],
+    }
+}
+
+/// Rows per row group for a file of `batches`: at most `row_group_rows`, and few enough that a
+/// group's rows take at most `row_group_bytes` in memory (their average size times the count).
+pub(crate) fn group_rows(batches: &[RecordBatch], opts: &ParquetOptions) -> usize {
+    let max_rows = opts.row_group_rows.max(1);
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    if rows == 0 {
+        return max_rows;
+    }
+    let bytes: usize = batches.iter().map(batch_bytes).sum();
+    let per_row = bytes.div_ceil(rows).max(1);
+    (opts.row_group_bytes / per_row).clamp(1, max_rows)
+}
+
+/// The `max_ndv` a file's bloom filters are sized for: the most rows one of its row groups
+/// holds, rounded up to a power of two (so files of similar sizes share a writer plan), at least
+/// 1 024 and at most `row_group_rows`. parquet-rs allocates the filter at this size and folds it
+/// after the row group, so a small file must not start from a full row group's 128 KiB.
+fn bloom_ndv(batches: &[RecordBatch], group_rows: usize, opts: &ParquetOptions) -> u64 {
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let largest = rows.min(group_rows).max(1);
+    largest
+        .checked_next_power_of_two()
+        .unwrap_or(largest)
+        .max(1024)
+        .min(opts.row_group_rows.max(1)) as u64
+}
+
+/// The memory of the rows of `batch` (not of whole buffers it may be a slice of).
+fn batch_bytes(batch: &RecordBatch) -> usize {
+    batch
+        .columns()
+        .iter()
+        .map(|c| {
+            c.to_data()
+                .get_slice_memory_size()
+                .unwrap_or_else(|_| c.get_array_memory_size())
+        })
+        .sum()
 }
 
 /// How one leaf column is written: the outcome of the policy in [`column_encoding`].
@@ -157,6 +235,12 @@ pub fn encode_parquet(
 pub(crate) struct ParquetEncoder {
     table: Table,
     writer: ArrowWriter<Vec<u8>>,
+    /// The file form of the rows.
+    schema: SchemaRef,
+    /// Rows per row group ([`group_rows`]).
+    group_rows: usize,
+    /// Rows in the row group being written.
+    rows_in_group: usize,
 }
 
 impl ParquetEncoder {
@@ -175,7 +259,9 @@ impl ParquetEncoder {
             Some(batch) => batch.schema(),
             None => crate::schema::schema(table),
         };
-        let plan = cached_plan(table, &schema, opts).map_err(parquet_error)?;
+        let group_rows = group_rows(batches, opts);
+        let ndv = bloom_ndv(batches, group_rows, opts);
+        let plan = cached_plan(table, &schema, opts, ndv).map_err(parquet_error)?;
         let options = ArrowWriterOptions::new()
             .with_properties(plan.props.clone())
             .with_parquet_schema(plan.descr.clone())
@@ -185,18 +271,37 @@ impl ParquetEncoder {
         // Compressed Parquet is usually several times smaller than the Arrow data it came from.
         let buffer = Vec::with_capacity(capacity / 4 + 4096);
         let writer =
-            ArrowWriter::try_new_with_options(buffer, schema, options).map_err(parquet_error)?;
-        Ok(ParquetEncoder { table, writer })
+            ArrowWriter::try_new_with_options(buffer, Arc::clone(&plan.file_schema), options)
+                .map_err(parquet_error)?;
+        Ok(ParquetEncoder {
+            table,
+            writer,
+            schema: Arc::clone(&plan.file_schema),
+            group_rows,
+            rows_in_group: 0,
+        })
     }
 
     /// Appends rows; a batch in another schema than the first is an error, not a panic.
     pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<(), WriterError> {
-        self.writer
-            .write(batch)
-            .map_err(|source| WriterError::Parquet {
-                table: self.table.name(),
-                source,
-            })
+        let table = self.table.name();
+        let batch = conform_batch(batch, &self.schema)
+            .map_err(|source| WriterError::Arrow { table, source })?;
+        let parquet_error = |source| WriterError::Parquet { table, source };
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let take = (self.group_rows - self.rows_in_group).min(batch.num_rows() - offset);
+            self.writer
+                .write(&batch.slice(offset, take))
+                .map_err(parquet_error)?;
+            offset += take;
+            self.rows_in_group += take;
+            if self.rows_in_group >= self.group_rows {
+                self.writer.flush().map_err(parquet_error)?;
+                self.rows_in_group = 0;
+            }
+        }
+        Ok(())
     }
 
     /// Closes the file and returns its bytes.
@@ -236,7 +341,9 @@ pub(crate) fn encode_gathered(
         return encode_parquet(table, batches, opts);
     };
     let schema = first.schema();
-    let plan = cached_plan(table, &schema, opts).map_err(parquet_error)?;
+    let group_rows = group_rows(batches, opts);
+    let plan = cached_plan(table, &schema, opts, bloom_ndv(batches, group_rows, opts))
+        .map_err(parquet_error)?;
     let capacity: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
     let mut file = SerializedFileWriter::new(
         Vec::with_capacity(capacity / 4 + 4096),
@@ -244,20 +351,20 @@ pub(crate) fn encode_gathered(
         Arc::new(plan.props.clone()),
     )
     .map_err(parquet_error)?;
-    let factory = ArrowRowGroupWriterFactory::new(&file, Arc::clone(&schema));
-    let group_rows = opts.row_group_rows.max(1);
+    let factory = ArrowRowGroupWriterFactory::new(&file, Arc::clone(&plan.file_schema));
     for (group, rows) in order.chunks(group_rows).enumerate() {
         let mut writers = factory
             .create_column_writers(group)
             .map_err(parquet_error)?
             .into_iter();
         let mut chunks = Vec::new();
-        for (index, field) in schema.fields().iter().enumerate() {
+        for (index, field) in plan.file_schema.fields().iter().enumerate() {
             let sources: Vec<&dyn Array> = batches
                 .iter()
                 .filter_map(|b| b.columns().get(index).map(AsRef::as_ref))
                 .collect();
             let column = crate::gather::gather_column(&sources, rows).map_err(arrow_error)?;
+            let column = conform(&column, field.data_type()).map_err(arrow_error)?;
             for leaf in compute_leaves(field, &column).map_err(parquet_error)? {
                 let mut writer = writers.next().ok_or_else(|| {
                     parquet_error(ParquetError::General(format!(
@@ -281,22 +388,34 @@ pub(crate) fn encode_gathered(
 }
 
 /// The writer properties every file of `table` is written with: `opts`' compression and
-/// row-group size, the schema id and version in the key-value metadata, and per leaf column the
-/// dictionary, encoding and statistics policy of `column_encoding`.
+/// row-group size, the schema id and version in the key-value metadata, the sorting column,
+/// and per leaf column the dictionary, encoding, statistics and bloom filter policy of
+/// `column_encoding` and [`bloom_columns`].
 pub fn writer_properties(table: Table, opts: &ParquetOptions) -> WriterProperties {
-    let schema = crate::schema::schema(table);
+    let schema = file_schema(&crate::schema::schema(table), opts.timestamp_unit);
     match ArrowSchemaConverter::new().convert(&schema) {
-        Ok(descr) => properties(table, &descr, opts),
+        Ok(descr) => properties(table, &descr, opts, opts.row_group_rows.max(1) as u64),
         // The table schemas always convert; without leaves there is nothing to set per column.
         Err(_) => base_properties(table, opts).build(),
     }
+}
+
+/// The Arrow schema of `table`'s files as `opts` writes them: field ids on every field, time
+/// columns in `opts.timestamp_unit` (docs/schema.md#field-ids).
+pub fn table_file_schema(table: Table, opts: &ParquetOptions) -> SchemaRef {
+    file_schema(&crate::schema::schema(table), opts.timestamp_unit)
 }
 
 /// What writing a file in one schema needs besides the rows, computed once per schema.
 struct Plan {
     table: Table,
     opts: ParquetOptions,
+    /// What the bloom filters are sized for ([`bloom_ndv`]).
+    bloom_ndv: u64,
+    /// The schema of the rows in memory.
     schema: SchemaRef,
+    /// The schema of the rows in the file (`crate::layout`).
+    file_schema: SchemaRef,
     descr: SchemaDescriptor,
     /// Per-column settings and footer metadata, the encoded Arrow schema included.
     props: WriterProperties,
@@ -310,12 +429,13 @@ thread_local! {
 }
 
 /// At most this many plans are kept per thread: one per table, with room for test schemas.
-const MAX_PLANS: usize = 16;
+const MAX_PLANS: usize = 64;
 
 fn cached_plan(
     table: Table,
     schema: &SchemaRef,
     opts: &ParquetOptions,
+    bloom_ndv: u64,
 ) -> Result<Arc<Plan>, ParquetError> {
     let found = PLANS.with_borrow(|plans| {
         plans
@@ -323,6 +443,7 @@ fn cached_plan(
             .find(|p| {
                 p.table == table
                     && p.opts == *opts
+                    && p.bloom_ndv == bloom_ndv
                     && (Arc::ptr_eq(&p.schema, schema) || p.schema == *schema)
             })
             .cloned()
@@ -330,7 +451,7 @@ fn cached_plan(
     if let Some(plan) = found {
         return Ok(plan);
     }
-    let plan = Arc::new(new_plan(table, schema, opts)?);
+    let plan = Arc::new(new_plan(table, schema, opts, bloom_ndv)?);
     PLANS.with_borrow_mut(|plans| {
         if plans.len() >= MAX_PLANS {
             plans.remove(0);
@@ -340,28 +461,69 @@ fn cached_plan(
     Ok(plan)
 }
 
-fn new_plan(table: Table, schema: &SchemaRef, opts: &ParquetOptions) -> Result<Plan, ParquetError> {
-    let descr = ArrowSchemaConverter::new().convert(schema)?;
-    let mut props = properties(table, &descr, opts);
-    add_encoded_arrow_schema_to_metadata(schema, &mut props);
+fn new_plan(
+    table: Table,
+    schema: &SchemaRef,
+    opts: &ParquetOptions,
+    bloom_ndv: u64,
+) -> Result<Plan, ParquetError> {
+    let file_schema = file_schema(schema, opts.timestamp_unit);
+    let descr = ArrowSchemaConverter::new().convert(&file_schema)?;
+    let mut props = properties(table, &descr, opts, bloom_ndv);
+    add_encoded_arrow_schema_to_metadata(&file_schema, &mut props);
     Ok(Plan {
         table,
         opts: *opts,
+        bloom_ndv,
         schema: Arc::clone(schema),
+        file_schema,
         descr,
         props,
     })
 }
 
 /// File-wide settings plus the per-column policy for every leaf of `descr`.
-fn properties(table: Table, descr: &SchemaDescriptor, opts: &ParquetOptions) -> WriterProperties {
+fn properties(
+    table: Table,
+    descr: &SchemaDescriptor,
+    opts: &ParquetOptions,
+    bloom_ndv: u64,
+) -> WriterProperties {
     let mut builder = base_properties(table, opts);
-    for column in descr.columns() {
+    let time = crate::merge::time_column(table);
+    let mut sorting = Vec::new();
+    for (index, column) in descr.columns().iter().enumerate() {
         let path = column.path();
         let policy = column_encoding(path.parts(), column.physical_type());
         builder = apply(builder, path, policy);
+        let top_level = path.parts().len() == 1;
+        if top_level
+            && path.parts().first().is_some_and(|p| p == time)
+            && let Ok(column_idx) = i32::try_from(index)
+        {
+            sorting.push(SortingColumn {
+                column_idx,
+                descending: false,
+                nulls_first: false,
+            });
+        }
+        if opts.bloom_filters
+            && top_level
+            && path
+                .parts()
+                .first()
+                .is_some_and(|p| bloom_columns(table).contains(&p.as_str()))
+        {
+            builder = builder
+                .set_column_bloom_filter_enabled(path.clone(), true)
+                .set_column_bloom_filter_fpp(path.clone(), BLOOM_FILTER_FPP)
+                // Sized for the file's largest row group, then folded to what its ids need.
+                .set_column_bloom_filter_max_ndv(path.clone(), bloom_ndv);
+        }
     }
-    builder.build()
+    builder
+        .set_sorting_columns((!sorting.is_empty()).then_some(sorting))
+        .build()
 }
 
 fn apply(
@@ -421,6 +583,8 @@ mod tests {
         let id = column_encoding(&path(&["TraceId"]), PhysicalType::BYTE_ARRAY);
         assert!(!id.dictionary);
         assert_eq!(id.encoding, None);
+        let body = column_encoding(&path(&["Body"]), PhysicalType::BYTE_ARRAY);
+        assert!(!body.dictionary);
         let value = column_encoding(&path(&["Value"]), PhysicalType::DOUBLE);
         assert!(!value.dictionary);
         assert_eq!(value.encoding, None);
@@ -428,13 +592,7 @@ mod tests {
 
     #[test]
     fn repetitive_columns_keep_the_dictionary() {
-        for name in [
-            "ServiceName",
-            "SeverityText",
-            "SpanName",
-            "MetricName",
-            "Body",
-        ] {
+        for name in ["ServiceName", "SeverityText", "SpanName", "MetricName"] {
             let c = column_encoding(&path(&[name]), PhysicalType::BYTE_ARRAY);
             assert!(c.dictionary, "{name}");
             assert_eq!(c.statistics, EnabledStatistics::Page, "{name}");

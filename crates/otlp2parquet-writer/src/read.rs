@@ -6,6 +6,7 @@ use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::metadata::ParquetMetaDataReader;
 
+use crate::layout::conform;
 use crate::{Table, WriterError};
 
 /// What a file's footer says it holds.
@@ -41,7 +42,8 @@ pub fn file_stats(table: Table, file: &Bytes) -> Result<FileStats, WriterError> 
 }
 
 /// Every row of a Parquet file of `table`, as batches in `table`'s own schema (a file of
-/// another table, or one whose columns differ, is an error).
+/// another table, or one whose columns differ, is an error). A file in another time unit or
+/// with field ids (`crate::layout`) comes back in the memory form.
 pub fn read_file(table: Table, file: Bytes) -> Result<Vec<RecordBatch>, WriterError> {
     let error = parquet_error(table);
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
@@ -56,12 +58,17 @@ pub fn read_file(table: Table, file: Bytes) -> Result<Vec<RecordBatch>, WriterEr
             table: table.name(),
             source,
         })?;
-        let batch =
-            RecordBatch::try_new(schema.clone(), batch.columns().to_vec()).map_err(|source| {
-                WriterError::Arrow {
-                    table: table.name(),
-                    source,
-                }
+        let columns = batch
+            .columns()
+            .iter()
+            .zip(schema.fields())
+            .map(|(column, field)| conform(column, field.data_type()))
+            .collect::<Result<Vec<_>, _>>();
+        let batch = columns
+            .and_then(|columns| RecordBatch::try_new(schema.clone(), columns))
+            .map_err(|source| WriterError::Arrow {
+                table: table.name(),
+                source,
             })?;
         out.push(batch);
     }

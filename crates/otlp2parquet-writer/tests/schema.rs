@@ -10,7 +10,7 @@ use crate::golden;
 
 use arrow_schema::{DataType, Schema};
 use otlp2parquet_writer::schema::{self, METADATA_SCHEMA, METADATA_VERSION};
-use otlp2parquet_writer::{Table, VERSION};
+use otlp2parquet_writer::{ParquetOptions, Table, TimestampUnit, VERSION, table_file_schema};
 use parquet::arrow::ArrowSchemaConverter;
 
 /// One line per column: position, name, type (with nested fields), nullability.
@@ -70,11 +70,22 @@ fn arrow_schemas_match_golden_files() {
     }
 }
 
+/// The Parquet schema of the files, in both time units: the memory schema plus field ids on
+/// every field (`[n]` after the name), times in the unit configured (docs/schema.md#field-ids).
 #[test]
 fn parquet_schemas_match_golden_files() {
-    for table in Table::ALL {
-        let s = schema::schema(table);
-        golden::check(&format!("{}.parquet.txt", table.name()), &parquet_text(&s));
+    for (unit, suffix) in [
+        (TimestampUnit::Nanosecond, "parquet.txt"),
+        (TimestampUnit::Microsecond, "us.parquet.txt"),
+    ] {
+        let opts = ParquetOptions {
+            timestamp_unit: unit,
+            ..ParquetOptions::default()
+        };
+        for table in Table::ALL {
+            let s = table_file_schema(table, &opts);
+            golden::check(&format!("{}.{suffix}", table.name()), &parquet_text(&s));
+        }
     }
 }
 

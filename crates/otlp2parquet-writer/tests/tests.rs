@@ -6,6 +6,7 @@ mod golden;
 mod convert;
 mod convert_fixtures;
 mod key;
+mod layout;
 mod merge;
 /// Against a real S3 server (s3s-fs): only with the `e2e` feature (`make test`).
 #[cfg(feature = "e2e")]

@@ -1,6 +1,8 @@
 //! The field table: every setting's TOML key, environment variable and parser.
 
-use super::types::{Backend, Config, Durability, LambdaMode, LogFormat, ParquetCompression};
+use super::types::{
+    Backend, Config, Durability, LambdaMode, LogFormat, ParquetCompression, TimestampUnit,
+};
 
 type Setter = fn(&mut Config, &str) -> Result<(), String>;
 
@@ -311,6 +313,37 @@ pub const FIELDS: &[Field] = &[
         expects: "a positive number of rows",
         set: |c, v| {
             c.parquet.row_group_rows = parse_usize(v)?;
+            Ok(())
+        },
+    },
+    Field {
+        key: "parquet.row_group_bytes",
+        env: "OTLP2PARQUET_PARQUET_ROW_GROUP_BYTES",
+        expects: "a positive number of bytes",
+        set: |c, v| {
+            c.parquet.row_group_bytes = parse_usize(v)?;
+            Ok(())
+        },
+    },
+    Field {
+        key: "parquet.timestamp_unit",
+        env: "OTLP2PARQUET_PARQUET_TIMESTAMP_UNIT",
+        expects: "ns or us",
+        set: |c, v| {
+            c.parquet.timestamp_unit = match v.trim().to_ascii_lowercase().as_str() {
+                "ns" => TimestampUnit::Nanosecond,
+                "us" => TimestampUnit::Microsecond,
+                _ => return Err("unknown timestamp unit".to_owned()),
+            };
+            Ok(())
+        },
+    },
+    Field {
+        key: "parquet.bloom_filters",
+        env: "OTLP2PARQUET_PARQUET_BLOOM_FILTERS",
+        expects: "true or false",
+        set: |c, v| {
+            c.parquet.bloom_filters = parse_bool(v)?;
             Ok(())
         },
     },

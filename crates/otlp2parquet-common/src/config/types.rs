@@ -203,6 +203,16 @@ pub enum ParquetCompression {
     None,
 }
 
+/// `parquet.timestamp_unit`: the unit of every time column in the files written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum TimestampUnit {
+    /// Nanoseconds, the ClickHouse exporter's `DateTime64(9)` (default).
+    #[default]
+    Nanosecond,
+    /// Microseconds, for readers that refuse nanoseconds (Apache Spark, Iceberg v2 tables).
+    Microsecond,
+}
+
 /// `[parquet]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParquetConfig {
@@ -210,6 +220,12 @@ pub struct ParquetConfig {
     pub compression: ParquetCompression,
     /// Rows per row group.
     pub row_group_rows: usize,
+    /// Bytes per row group (the rows' uncompressed size), so wide rows still make several.
+    pub row_group_bytes: usize,
+    /// Unit of the time columns.
+    pub timestamp_unit: TimestampUnit,
+    /// Bloom filters on the id columns (`TraceId`, `SpanId`).
+    pub bloom_filters: bool,
 }
 
 /// `[auth]` (off unless configured).
@@ -296,6 +312,9 @@ impl Config {
             parquet: ParquetConfig {
                 compression: ParquetCompression::Zstd,
                 row_group_rows: 122_880,
+                row_group_bytes: 64 * MIB,
+                timestamp_unit: TimestampUnit::Nanosecond,
+                bloom_filters: true,
             },
             auth: AuthConfig::default(),
             lambda: LambdaConfig::default(),
