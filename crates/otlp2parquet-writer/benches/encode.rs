@@ -12,8 +12,8 @@
 //! With `ENCODE_ONCE=<logs|traces|metrics|merge>` set, the binary encodes that signal's partitions
 //! once and exits instead of benchmarking: a stable target for `valgrind --tool=callgrind`
 //! (instruction counts do not depend on machine load, wall-clock figures do). There,
-//! `ENCODE_BLOOM=0` turns the bloom filters off and `ENCODE_UNIT=us` writes microseconds, to
-//! measure what each costs (docs/benchmarks.md#query-ready-files).
+//! `ENCODE_BLOOM=0` turns the bloom filters off, `ENCODE_UNIT=us` writes microseconds and
+//! `ENCODE_BYTES=1` prints the bytes written, to measure what each costs (docs/benchmarks.md#query-ready-files).
 
 use std::hint::black_box;
 
@@ -135,6 +135,16 @@ fn once_options() -> ParquetOptions {
     opts
 }
 
+/// With `ENCODE_BYTES` set, prints the bytes an `ENCODE_ONCE` run wrote (file size per record).
+fn print_bytes(bytes: usize) {
+    if std::env::var_os("ENCODE_BYTES").is_some() {
+        #[allow(clippy::print_stdout, reason = "the measurement this mode exists for")]
+        {
+            println!("{bytes}");
+        }
+    }
+}
+
 fn main() {
     if let Some(signal) = std::env::var_os("ENCODE_ONCE") {
         let signal = signal.to_string_lossy();
@@ -142,7 +152,9 @@ fn main() {
         if signal == "merge" || signal == "merge-overlapping" {
             let batches = request_batches(200, signal == "merge");
             let file = encode_merged(otlp2parquet_writer::Table::Logs, &batches, &opts);
-            black_box(file.map(|f| f.len()).unwrap_or_default());
+            let bytes = file.map(|f| f.len()).unwrap_or_default();
+            print_bytes(bytes);
+            black_box(bytes);
             return;
         }
         let services = std::env::var("ENCODE_SERVICES")
@@ -151,12 +163,7 @@ fn main() {
             .unwrap_or(8);
         let parts = partitions(&signal, services);
         let bytes = encode_all(&parts, &opts);
-        if std::env::var_os("ENCODE_BYTES").is_some() {
-            #[allow(clippy::print_stdout, reason = "the measurement this mode exists for")]
-            {
-                println!("{bytes}");
-            }
-        }
+        print_bytes(bytes);
         black_box(bytes);
         return;
     }

@@ -152,8 +152,17 @@ pub(crate) fn group_rows(batches: &[RecordBatch], opts: &ParquetOptions) -> usiz
 /// The `max_ndv` a file's bloom filters are sized for: the most rows one of its row groups
 /// holds, rounded up to a power of two (so files of similar sizes share a writer plan), at least
 /// 1 024 and at most `row_group_rows`. parquet-rs allocates the filter at this size and folds it
-/// after the row group, so a small file must not start from a full row group's 128 KiB.
-fn bloom_ndv(batches: &[RecordBatch], group_rows: usize, opts: &ParquetOptions) -> u64 {
+/// after the row group, so a small file must not start from a full row group's 128 KiB. 0 (one
+/// plan for every size) when the file gets no bloom filter.
+fn bloom_ndv(
+    table: Table,
+    batches: &[RecordBatch],
+    group_rows: usize,
+    opts: &ParquetOptions,
+) -> u64 {
+    if !opts.bloom_filters || bloom_columns(table).is_empty() {
+        return 0;
+    }
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     let largest = rows.min(group_rows).max(1);
     largest
@@ -260,7 +269,7 @@ impl ParquetEncoder {
             None => crate::schema::schema(table),
         };
         let group_rows = group_rows(batches, opts);
-        let ndv = bloom_ndv(batches, group_rows, opts);
+        let ndv = bloom_ndv(table, batches, group_rows, opts);
         let plan = cached_plan(table, &schema, opts, ndv).map_err(parquet_error)?;
         let options = ArrowWriterOptions::new()
             .with_properties(plan.props.clone())
@@ -342,8 +351,13 @@ pub(crate) fn encode_gathered(
     };
     let schema = first.schema();
     let group_rows = group_rows(batches, opts);
-    let plan = cached_plan(table, &schema, opts, bloom_ndv(batches, group_rows, opts))
-        .map_err(parquet_error)?;
+    let plan = cached_plan(
+        table,
+        &schema,
+        opts,
+        bloom_ndv(table, batches, group_rows, opts),
+    )
+    .map_err(parquet_error)?;
     let capacity: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
     let mut file = SerializedFileWriter::new(
         Vec::with_capacity(capacity / 4 + 4096),
