@@ -21,7 +21,8 @@ if ! command -v clang >/dev/null 2>&1; then
 fi
 
 # Python tools that read our files back: DuckDB, ClickHouse (chdb), pyarrow (and the
-# reference implementation's dependency).
+# reference implementation's dependency), Polars, DataFusion and Apache Spark (pyspark runs on the
+# machine's Java 17; the engine tests of crates/otlp2parquet/tests/engines).
 VENV=.venv
 if [ ! -x "$VENV/bin/python" ]; then
   log "python3 -m venv $VENV"
@@ -31,6 +32,17 @@ if ! "$VENV/bin/python" -c 'import pyarrow, duckdb, chdb, opentelemetry.proto' >
   log "pip install pyarrow duckdb chdb opentelemetry-proto (about 2 minutes)"
   "$VENV/bin/pip" install -q --disable-pip-version-check \
     'pyarrow==26.0.1' 'duckdb==2.0.1' 'chdb==4.4.0' 'opentelemetry-proto==1.45.2'
+fi
+if ! "$VENV/bin/python" -c 'import polars, datafusion, pyspark' >/dev/null 2>&1; then
+  log "pip install polars datafusion pyspark (about 2 minutes)"
+  "$VENV/bin/pip" install -q --disable-pip-version-check \
+    'polars==2.1.0' 'datafusion==55.0.0' 'pyspark==4.3.0'
+fi
+if ! command -v java >/dev/null 2>&1; then
+  log "apt-get install openjdk-17-jre-headless (Spark)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null
 fi
 
 # Real OpenTelemetry clients for the server's SDK tests (crates/otlp2parquet/tests/sdk): the Python

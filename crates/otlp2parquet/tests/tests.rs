@@ -18,8 +18,10 @@ mod e2e {
     pub mod batching;
     mod compact;
     mod durability;
+    mod engines;
     mod grpc;
     mod http;
+    mod lookup;
     mod s3;
     pub mod sdk;
 }

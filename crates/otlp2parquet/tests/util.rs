@@ -254,6 +254,26 @@ pub fn run_once(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process
         .unwrap()
 }
 
+/// Runs the Python script `script` with `args` to completion; fails the test with its output and
+/// `context` (server logs) when it exits non-zero. Returns what it printed, which is echoed.
+pub fn run_python<S: AsRef<std::ffi::OsStr>>(script: &Path, args: &[S], context: &str) -> String {
+    let out = Command::new(python())
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "{} failed ({}):\n{stdout}\n{}\n{context}",
+        script.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 /// The write-ahead log segment files in `dir` (none when it does not exist).
 pub fn wal_segments(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)

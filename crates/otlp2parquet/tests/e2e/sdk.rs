@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::util::{Server, python};
+use crate::util::{Server, python, run_python};
 
 /// Batches are flushed by age only after an hour: what the files hold was written by the
 /// shutdown flush (or per request, by a server that does not batch).
@@ -56,20 +56,9 @@ fn check(server: &Server, reports: &[PathBuf]) {
 
 /// [`check`] against the files under `data` (e.g. an S3 server's bucket directory).
 pub(crate) fn check_dir(server: &Server, data: &Path, reports: &[PathBuf]) {
-    let out = Command::new(python())
-        .arg(sdk_dir().join("check_sdk.py"))
-        .arg(data)
-        .args(reports)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "check_sdk.py failed:\n{stdout}\n{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        server.log_tail()
-    );
+    let mut args = vec![data.as_os_str().to_owned()];
+    args.extend(reports.iter().map(|r| r.as_os_str().to_owned()));
+    let stdout = run_python(&sdk_dir().join("check_sdk.py"), &args, &server.log_tail());
     assert!(stdout.contains("sdk files match"), "{stdout}");
 }
 
