@@ -303,3 +303,51 @@ fn storage_unreachable_is_a_retryable_503_and_nothing_is_written() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(rig.rows_per_table(), records("traces.pb"));
 }
+
+#[test]
+fn timestamp_unit_us_writes_every_time_column_in_microseconds() {
+    use parquet::basic::{LogicalType, TimeUnit};
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    let rig = rig(
+        "micros",
+        "",
+        &[("OTLP2PARQUET_PARQUET_TIMESTAMP_UNIT", "us")],
+    );
+    let mut expected = BTreeMap::new();
+    for name in ["logs.pb", "traces.pb", "metrics_mixed.pb"] {
+        let s = Sent {
+            path: signal_path(name),
+            content_type: PROTOBUF,
+            encoding: None,
+            body: fixture(name),
+        };
+        let reply = rig.send(&s);
+        assert_export_ok(&reply, &s, name);
+        merge(&mut expected, &records(name));
+    }
+    assert_eq!(rig.rows_per_table(), expected);
+    let objects = rig.s3.read_all();
+    let mut times = 0;
+    for (key, bytes) in objects.into_iter().filter(|(k, _)| k.ends_with(".parquet")) {
+        let reader = SerializedFileReader::new(bytes::Bytes::from(bytes)).unwrap();
+        let descr = reader.metadata().file_metadata().schema_descr_ptr();
+        for column in descr.columns() {
+            assert!(
+                column.self_type().get_basic_info().has_id(),
+                "{key}: {} has no field id",
+                column.path()
+            );
+            if let Some(LogicalType::Timestamp(t)) = column.logical_type_ref() {
+                assert!(
+                    matches!(t.unit, TimeUnit::MICROS),
+                    "{key}: {} is {:?}",
+                    column.path(),
+                    t.unit
+                );
+                times += 1;
+            }
+        }
+    }
+    assert!(times >= 6, "{times} time columns checked");
+}
