@@ -147,6 +147,47 @@ fn auth_from_secrets() {
     assert_eq!(worker.send("GET", "/health", &[], b"").status, 200);
 }
 
+/// `parquet.timestamp_unit = "us"` reaches the Worker through its vars: every time column of the
+/// files it writes is microseconds (nested ones included) and every column has a field id.
+#[test]
+fn timestamp_unit_us_from_vars_writes_microsecond_files() {
+    let mut worker = Worker::start(&[("OTLP2PARQUET_PARQUET_TIMESTAMP_UNIT", "us")]);
+    for name in ["logs.pb", "traces.pb", "metrics_mixed.pb"] {
+        let reply = worker.send(
+            "POST",
+            signal_path(name),
+            &[("content-type", content_type(name))],
+            &fixture(name),
+        );
+        assert_exported(name, &reply);
+    }
+    let dir = temp_dir("micros");
+    let keys = worker.take_objects(&dir.0);
+    assert!(keys.len() >= 3, "{keys:?}");
+    let out = python_ok(
+        r#"
+import glob, sys
+import pyarrow as pa, pyarrow.parquet as pq
+def times(t):
+    if pa.types.is_timestamp(t): yield t
+    elif pa.types.is_list(t): yield from times(t.value_type)
+    elif pa.types.is_map(t): yield from times(t.key_type); yield from times(t.item_type)
+n = 0
+for f in glob.glob(sys.argv[1] + "/**/*.parquet", recursive=True):
+    schema = pq.ParquetFile(f).schema_arrow
+    for field in schema:
+        assert field.metadata and b"PARQUET:field_id" in field.metadata, (f, field.name)
+        for t in times(field.type):
+            assert t.unit == "us" and t.tz == "UTC", (f, field.name, t)
+            n += 1
+assert n >= 6, n
+print("microseconds in", n, "time columns")
+"#,
+        &[&dir.0.to_string_lossy()],
+    );
+    assert!(out.contains("microseconds in"), "{out}");
+}
+
 /// Malformed payloads (400 + `google.rpc.Status`), an oversized body (413, declared or after
 /// decompression), wrong method and path, /health; none of them writes anything. A bad
 /// configuration answers 500 naming the key instead of throwing.
