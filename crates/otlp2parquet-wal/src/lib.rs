@@ -35,10 +35,12 @@
 //! - `segment`: segment files, their framing and reading ([`segments`], [`read_segment`],
 //!   [`scan`]);
 //! - `log`: the log thread and its handle ([`Wal`], [`Resume`], [`Pending`]);
-//! - `replay`: startup replay ([`replay`], [`Replay`], [`Summary`], [`PendingFile`]).
+//! - `replay`: startup replay ([`replay`], [`Replay`], [`Summary`], [`PendingFile`]);
+//! - `lock`: one process per log directory ([`DirLock`]), taken before replay.
 
 #![warn(missing_docs)]
 
+mod lock;
 mod log;
 mod record;
 mod replay;
@@ -46,6 +48,7 @@ mod segment;
 #[cfg(test)]
 mod tests;
 
+pub use lock::{DirLock, LOCK_FILE, LockError};
 pub use log::{Pending, Resume, SEGMENT_BYTES, Wal};
 pub use record::{Entry, Intent, Position, Record, decode};
 pub use replay::{PendingFile, Replay, Summary, replay};

@@ -22,6 +22,13 @@ const SHUTDOWN_FLUSH_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Runs the server until SIGINT/SIGTERM, then writes every buffered row before returning.
 pub async fn serve(config: Config) -> Result<(), String> {
+    let wal_dir = config.wal_dir();
+    // Before anything else, and held until this function returns (after the final flush): a
+    // second server on the same log would replay and delete segments this one still writes.
+    let _wal_lock = match &wal_dir {
+        Some(dir) => Some(wal::DirLock::acquire(dir).map_err(|e| e.to_string())?),
+        None => None,
+    };
     let storage = OpendalStorage::from_config(&config.storage).map_err(|e| e.to_string())?;
     let store = Arc::new(Store::new(storage));
     let listener = tokio::net::TcpListener::bind(&config.server.listen_addr)
@@ -49,7 +56,6 @@ pub async fn serve(config: Config) -> Result<(), String> {
     };
     let metrics = Arc::new(Metrics::default());
     let tokens = Arc::new(KeyTokens::default());
-    let wal_dir = config.wal_dir();
     let batcher = match (config.batch.enabled, &wal_dir) {
         (false, _) => None,
         (true, None) => Some(Batcher::new(
