@@ -101,6 +101,11 @@ impl Server {
         self.wait_healthy();
     }
 
+    /// The server process's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `http://127.0.0.1:<port>`, the base URL OTLP exporters take.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)

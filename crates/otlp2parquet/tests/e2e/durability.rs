@@ -454,3 +454,87 @@ fn a_full_log_disk_answers_503_without_crashing_and_recovers_when_space_returns(
     );
     eprintln!("wal disk full: {:?}, {stored} rows stored", tally.statuses);
 }
+
+/// A second server on the same data directory (two pods on one volume, a restart that overlaps
+/// the old process) must not replay and delete the log the first one still writes: it refuses
+/// to start, naming the lock and the holder's pid, and the first keeps every acknowledged row.
+#[test]
+fn a_second_server_on_the_same_log_refuses_to_start_and_the_first_keeps_every_row() {
+    let mut first = Server::start_with(
+        "wal-lock-first",
+        &[("OTLP2PARQUET_BATCH_MAX_AGE_SECS", "600")],
+    );
+    let data = first.data_dir().display().to_string();
+    let post = |server: &Server, n: usize| {
+        let (status, reply) = server.request(
+            "POST",
+            "/v1/logs",
+            &[("Content-Type", "application/json")],
+            &body("lock", 0, n),
+        );
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&reply));
+    };
+    for n in 0..5 {
+        post(&first, n);
+    }
+    // The second process, on free ports of its own: it must exit, and soon.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wal-lock-second");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut second = Command::new(env!("CARGO_BIN_EXE_otlp2parquet"))
+        .args(["serve", "--output", &data])
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .env(
+            "OTLP2PARQUET_LISTEN_ADDR",
+            format!("127.0.0.1:{}", crate::util::free_port()),
+        )
+        .env(
+            "OTLP2PARQUET_GRPC_LISTEN_ADDR",
+            format!("127.0.0.1:{}", crate::util::free_port()),
+        )
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = second.kill();
+            let _ = second.wait();
+            panic!("a second server on {data} kept running");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = second.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!status.success(), "{text}");
+    let lock = first.data_dir().join("_wal").join("LOCK");
+    assert!(text.contains(&lock.display().to_string()), "{text}");
+    assert!(text.contains(&format!("pid {}", first.pid())), "{text}");
+    // The first server kept its log: it goes on answering, and every row lands once.
+    for n in 5..10 {
+        post(&first, n);
+    }
+    first.stop();
+    assert_eq!(
+        crate::batching::rows_under(&first, "logs/"),
+        (10 * PER_REQUEST) as i64
+    );
+    // With the first one gone, the lock is free: a server starts on the same directory and has
+    // nothing left to replay.
+    let mut next = Server::start_args("wal-lock-next", &["serve", "--output", &data], &[]);
+    next.stop();
+    assert_eq!(
+        crate::batching::rows_under(&first, "logs/"),
+        (10 * PER_REQUEST) as i64
+    );
+}
