@@ -50,6 +50,7 @@ fn collector(base: &str) -> String {
         .iter()
         .any(|h| base.ends_with(h));
     let http_port = if local_4318 { 4319 } else { 4318 };
+    let tls = collector_tls(base);
     format!(
         "# OpenTelemetry Collector configuration: everything the collector receives is written
 # to Parquet by otlp2parquet at {base}.
@@ -73,7 +74,7 @@ exporters:
     endpoint: {base}
     encoding: proto
     compression: gzip
-    # headers:
+{tls}    # headers:
     #   Authorization: \"Bearer ${{env:OTLP2PARQUET_TOKEN}}\"
     retry_on_failure:
       enabled: true
@@ -96,6 +97,21 @@ service:
       exporters: [otlphttp/otlp2parquet]
 "
     )
+}
+
+/// The exporter's `tls:` block for an `https` receiver (nothing for `http`): the CA that signed
+/// the receiver's certificate, and the client certificate that mutual TLS asks for.
+fn collector_tls(base: &str) -> &'static str {
+    if !base.starts_with("https://") {
+        return "";
+    }
+    "    tls:
+      # The CA that signed otlp2parquet's certificate; leave it out for a publicly trusted one.
+      ca_file: /etc/otelcol/otlp2parquet-ca.pem
+      # With mutual TLS, the certificate this collector presents:
+      # cert_file: /etc/otelcol/client.pem
+      # key_file: /etc/otelcol/client-key.pem
+"
 }
 
 fn claude_code(base: &str) -> String {
@@ -172,6 +188,25 @@ mod tests {
         }
         let remote = snippet(Client::OtelCollector, "http://parquet.internal:4318");
         assert!(remote.contains("endpoint: 0.0.0.0:4318"), "{remote}");
+        assert!(!remote.contains("tls:"), "{remote}");
+    }
+
+    #[test]
+    fn an_https_receiver_gets_the_exporters_tls_settings() {
+        let text = snippet(Client::OtelCollector, "https://parquet.example.com:4318");
+        let exporter = text
+            .split("otlphttp/otlp2parquet:\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n\n").next())
+            .unwrap_or_default();
+        assert!(
+            exporter.contains("    endpoint: https://parquet.example.com:4318\n"),
+            "{text}"
+        );
+        assert!(exporter.contains("    tls:\n      # "), "{exporter}");
+        assert!(exporter.contains("      ca_file: "), "{exporter}");
+        assert!(exporter.contains("      # cert_file: "), "{exporter}");
+        assert!(exporter.contains("      # key_file: "), "{exporter}");
     }
 
     #[test]
