@@ -6,7 +6,8 @@
 //! one volume, a restart that overlaps the old process) would delete segments whose rows the
 //! first has not written yet. The lock is `flock(2)` through `File::try_lock`: the kernel drops it
 //! when the holder exits, however it exits (`kill -9` included), so a stale `LOCK` file never
-//! blocks a start. The file holds the holder's pid, for the error a refused process prints.
+//! blocks a start. The file holds the holder's pid, for the error a refused process prints, and
+//! is removed when the holder stops cleanly, so a stopped server leaves only its files behind.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -15,13 +16,26 @@ use std::path::{Path, PathBuf};
 /// The lock file's name inside the log's directory.
 pub const LOCK_FILE: &str = "LOCK";
 
-/// The lock on a log directory, held while this value lives.
+/// The lock on a log directory, held while this value lives; dropping it removes the file and
+/// releases the lock.
 #[derive(Debug)]
 pub struct DirLock {
     // Closing the file releases the lock.
     _file: File,
     path: PathBuf,
 }
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        // Unlinked while still locked: a process that opens the path from now on creates a new
+        // file, and `acquire` makes sure it locks that one and not this, which is going away.
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// How many times `acquire` opens the file again when the one it locked was removed meanwhile
+/// (its holder stopped between our open and our lock).
+const ATTEMPTS: usize = 3;
 
 /// Why a log directory could not be locked.
 #[derive(Debug)]
@@ -78,23 +92,30 @@ impl DirLock {
             source,
         };
         fs::create_dir_all(dir).map_err(io_error)?;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io_error)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(LockError::Held {
-                    pid: holder_pid(&mut file),
-                    path,
-                });
+        let mut attempt = 0;
+        let mut file = loop {
+            attempt += 1;
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(io_error)?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(TryLockError::WouldBlock) => {
+                    return Err(LockError::Held {
+                        pid: holder_pid(&mut file),
+                        path,
+                    });
+                }
+                Err(TryLockError::Error(e)) => return Err(io_error(e)),
             }
-            Err(TryLockError::Error(e)) => return Err(io_error(e)),
-        }
+            if still_at(&file, &path) || attempt >= ATTEMPTS {
+                break file;
+            }
+        };
         // Ours now: say who we are (a failure here leaves the lock valid, only less helpful).
         let written = file
             .set_len(0)
@@ -111,6 +132,22 @@ impl DirLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Whether `path` still names the file `file` is open on (its previous holder may have removed
+/// it between our open and our lock).
+#[cfg(unix)]
+fn still_at(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn still_at(_file: &File, path: &Path) -> bool {
+    path.exists()
 }
 
 /// The pid written at the start of a lock file.
@@ -148,8 +185,11 @@ mod tests {
             }
             other => panic!("expected Held, got {other:?}"),
         }
+        let path = first.path().to_path_buf();
         drop(first);
+        assert!(!path.exists(), "a released lock leaves no file");
         let again = DirLock::acquire(&dir.join("nested")).unwrap();
+        assert!(path.exists());
         drop(again);
         let _ = fs::remove_dir_all(&dir);
     }
