@@ -1,8 +1,9 @@
 """One raw unary gRPC call with grpcio (the library under the Python SDK's gRPC exporter).
 
-    grpc_call.py HOST:PORT METHOD_PATH MESSAGE_FILE none|gzip
+    grpc_call.py HOST:PORT METHOD_PATH MESSAGE_FILE none|gzip [AUTHORIZATION]
 
-Sends the file's bytes as the request message and prints one JSON line: the status code (as an
+Sends the file's bytes as the request message (with `authorization` metadata when given) and
+prints one JSON line: the status code (as an
 int), the details text, whether google.rpc.Status details came back, and the response length.
 """
 import json
@@ -13,13 +14,15 @@ import grpc
 
 def main():
     target, method, path, compression = sys.argv[1:5]
+    metadata = [("authorization", sys.argv[5])] if len(sys.argv) > 5 else None
     comp = {"none": grpc.Compression.NoCompression, "gzip": grpc.Compression.Gzip}[compression]
     with open(path, "rb") as f:
         message = f.read()
     with grpc.insecure_channel(target) as channel:
         call = channel.unary_unary(method)
         try:
-            response, rendezvous = call.with_call(message, compression=comp, timeout=30)
+            response, rendezvous = call.with_call(message, compression=comp, timeout=30,
+                                                metadata=metadata)
             out = {"code": 0, "message": "", "details": False, "response_len": len(response)}
         except grpc.RpcError as e:
             trailers = dict(e.trailing_metadata() or ())
