@@ -20,11 +20,10 @@
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{
-    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-    TimestampSecondType,
+use arrow_array::types::Int64Type;
+use arrow_array::{
+    Array, ArrayRef, Int64Array, ListArray, MapArray, RecordBatch, StructArray, make_array,
 };
-use arrow_array::{Array, ArrayRef, ListArray, MapArray, PrimitiveArray, RecordBatch, StructArray};
 use arrow_schema::{ArrowError, DataType, Field, FieldRef, Fields, Schema, SchemaRef, TimeUnit};
 use otlp2parquet_common::config::TimestampUnit;
 
@@ -122,18 +121,30 @@ pub fn conform(array: &ArrayRef, to: &DataType) -> Result<ArrayRef, ArrowError> 
         return Ok(Arc::clone(array));
     }
     match (from, to) {
-        (DataType::Timestamp(from_unit, _), DataType::Timestamp(to_unit, tz)) => {
-            let nanos = scale_to_nanos(*from_unit);
-            let target = scale_to_nanos(*to_unit);
-            let values = timestamp_values(array)?;
-            let converted: PrimitiveArray<TimestampNanosecondType> = if nanos >= target {
-                let factor = nanos / target;
-                values.unary(|v| v.saturating_mul(factor))
+        (DataType::Timestamp(from_unit, _), DataType::Timestamp(to_unit, _)) => {
+            // Every timestamp is an i64 array: rescale the raw values, then label them `to`.
+            let raw = Int64Array::from(
+                array
+                    .to_data()
+                    .into_builder()
+                    .data_type(DataType::Int64)
+                    .build()?,
+            );
+            let (from_step, to_step) = (nanos_per(*from_unit), nanos_per(*to_unit));
+            let scaled = if from_step >= to_step {
+                let factor = from_step / to_step;
+                raw.unary::<_, Int64Type>(|v| v.saturating_mul(factor))
             } else {
-                let divisor = target / nanos;
-                values.unary(|v| v.div_euclid(divisor))
+                let divisor = to_step / from_step;
+                raw.unary::<_, Int64Type>(|v| v.div_euclid(divisor))
             };
-            Ok(retag(converted, *to_unit, tz.clone()))
+            Ok(make_array(
+                scaled
+                    .into_data()
+                    .into_builder()
+                    .data_type(to.clone())
+                    .build()?,
+            ))
         }
         (DataType::List(_), DataType::List(item)) => {
             let list = array.as_list::<i32>();
@@ -176,65 +187,13 @@ fn conform_struct(array: &StructArray, fields: &Fields) -> Result<StructArray, A
     StructArray::try_new(fields.clone(), columns, array.nulls().cloned())
 }
 
-/// Nanoseconds per unit step, as a multiplier relative to one nanosecond.
-fn scale_to_nanos(unit: TimeUnit) -> i64 {
+/// Nanoseconds in one step of `unit`.
+fn nanos_per(unit: TimeUnit) -> i64 {
     match unit {
         TimeUnit::Second => 1_000_000_000,
         TimeUnit::Millisecond => 1_000_000,
         TimeUnit::Microsecond => 1_000,
         TimeUnit::Nanosecond => 1,
-    }
-}
-
-/// The raw i64 values of a timestamp array of any unit, typed as nanoseconds for arithmetic.
-fn timestamp_values(
-    array: &ArrayRef,
-) -> Result<PrimitiveArray<TimestampNanosecondType>, ArrowError> {
-    let values = match array.data_type() {
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
-            array.as_primitive::<TimestampNanosecondType>().clone()
-        }
-        DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            let a = array.as_primitive::<TimestampMicrosecondType>();
-            PrimitiveArray::new(a.values().clone(), a.nulls().cloned())
-        }
-        DataType::Timestamp(TimeUnit::Millisecond, _) => {
-            let a = array.as_primitive::<TimestampMillisecondType>();
-            PrimitiveArray::new(a.values().clone(), a.nulls().cloned())
-        }
-        DataType::Timestamp(TimeUnit::Second, _) => {
-            let a = array.as_primitive::<TimestampSecondType>();
-            PrimitiveArray::new(a.values().clone(), a.nulls().cloned())
-        }
-        other => {
-            return Err(ArrowError::InvalidArgumentError(format!(
-                "not a timestamp: {other}"
-            )));
-        }
-    };
-    Ok(values)
-}
-
-/// Values computed as nanosecond-typed i64s, re-tagged with their real unit and zone.
-fn retag(
-    values: PrimitiveArray<TimestampNanosecondType>,
-    unit: TimeUnit,
-    tz: Option<Arc<str>>,
-) -> ArrayRef {
-    let (_, buffer, nulls) = values.into_parts();
-    match unit {
-        TimeUnit::Nanosecond => Arc::new(
-            PrimitiveArray::<TimestampNanosecondType>::new(buffer, nulls).with_timezone_opt(tz),
-        ),
-        TimeUnit::Microsecond => Arc::new(
-            PrimitiveArray::<TimestampMicrosecondType>::new(buffer, nulls).with_timezone_opt(tz),
-        ),
-        TimeUnit::Millisecond => Arc::new(
-            PrimitiveArray::<TimestampMillisecondType>::new(buffer, nulls).with_timezone_opt(tz),
-        ),
-        TimeUnit::Second => Arc::new(
-            PrimitiveArray::<TimestampSecondType>::new(buffer, nulls).with_timezone_opt(tz),
-        ),
     }
 }
 
