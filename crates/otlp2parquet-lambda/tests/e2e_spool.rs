@@ -783,7 +783,7 @@ impl Observer for Hold {
 }
 
 /// Two compactors at once, both ways round. The function pausing with the lease held
-/// (`OTLP2PARQUET_FAULT_PAUSE_MS`): a compactor in this process is `Busy` (naming the function
+/// (`OTLP2PARQUET_FAULT_PAUSE_MS`, 10 s, so that a loaded machine still compacts here within it): a compactor in this process is `Busy` (naming the function
 /// as the owner) and touches nothing; the function's run completes. A compactor in this process
 /// held at its intent: the function answers `busy` and touches nothing; the held run completes.
 #[test]
@@ -792,7 +792,7 @@ fn two_compactors_at_once_one_runs_the_other_is_busy_and_touches_nothing() {
     let manual = Store::new(&rig);
     let sent = small_batch();
     spool_all(&rig, &sent);
-    rig.restart("", &[SPOOL, (PAUSE_MS, "3000")]);
+    rig.restart("", &[SPOOL, (PAUSE_MS, "10000")]);
     let pending = rig.lambda.invoke_in_background(&scheduled_event());
     wait_for_object(&rig, "_compactor/intent");
     let held = disk(&rig);
