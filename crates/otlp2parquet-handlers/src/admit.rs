@@ -144,6 +144,19 @@ impl<'a> Export<'a> {
         Outcome::failed(Some(self.signal), self.format(), error)
     }
 
+    /// The answer when the body did not arrive within `secs` seconds of the head: 408
+    /// (`DEADLINE_EXCEEDED` over gRPC).
+    pub fn timed_out(&self, secs: u64) -> Outcome {
+        let error = Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "the request body did not arrive within {secs} s \
+                 (server.body_timeout_secs / OTLP2PARQUET_BODY_TIMEOUT_SECS)"
+            ),
+        );
+        Outcome::failed(Some(self.signal), self.format(), error)
+    }
+
     /// Bounds, decodes and converts `body` (at most [`Export::read_limit`] bytes of it) and
     /// hands it to `sink`; answers 200 only once the sink took it. Never panics, whatever the
     /// input.

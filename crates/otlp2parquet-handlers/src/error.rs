@@ -14,6 +14,8 @@ pub enum ErrorKind {
     NotFound,
     /// Wrong method for the route (405).
     MethodNotAllowed,
+    /// The request body did not arrive in time (408): the client sends too slowly.
+    Timeout,
     /// Body over `max_payload_bytes`, compressed or not (413).
     PayloadTooLarge,
     /// Unsupported `Content-Type` or `Content-Encoding` (415).
@@ -32,6 +34,7 @@ impl ErrorKind {
             ErrorKind::Unauthorized => 401,
             ErrorKind::NotFound => 404,
             ErrorKind::MethodNotAllowed => 405,
+            ErrorKind::Timeout => 408,
             ErrorKind::PayloadTooLarge => 413,
             ErrorKind::UnsupportedMediaType => 415,
             ErrorKind::Unavailable => 503,
@@ -47,6 +50,7 @@ impl ErrorKind {
             ErrorKind::NotFound => 5,
             ErrorKind::MethodNotAllowed | ErrorKind::UnsupportedMediaType => 12,
             ErrorKind::PayloadTooLarge => 8,
+            ErrorKind::Timeout => 4,
             ErrorKind::Unavailable => 14,
             ErrorKind::Internal => 13,
         }

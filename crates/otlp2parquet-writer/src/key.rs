@@ -106,7 +106,7 @@ pub fn hour_label(hour: i64) -> String {
 ///
 /// Howard Hinnant's `civil_from_days`: counts in 400-year eras starting on March 1st, so the
 /// leap day is the last day of its year and needs no special case.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097); // [0, 146096]

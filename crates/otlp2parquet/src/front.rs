@@ -4,7 +4,7 @@
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, HttpBody};
 use otlp2parquet_handlers::body::Capped;
@@ -23,7 +23,8 @@ pub struct AppState {
 }
 
 /// Phase two for either listener: reads the admitted body (`declared`: its `Content-Length`,
-/// if any) and ingests it, counting the request.
+/// if any) and ingests it, counting the request. A body that has not fully arrived within
+/// `server.body_timeout_secs` is answered 408 (the HTTP/1 connection then closes).
 pub async fn ingest(
     state: &AppState,
     export: &Export<'_>,
@@ -31,13 +32,20 @@ pub async fn ingest(
     declared: Option<&str>,
     started: Instant,
 ) -> Outcome {
-    match read_body(body, export.read_limit(), declared).await {
-        Ok(bytes) => {
+    let deadline = Duration::from_secs(state.intake.config.server.body_timeout_secs);
+    let read = tokio::time::timeout(deadline, read_body(body, export.read_limit(), declared));
+    match read.await {
+        Err(_) => {
+            let outcome = export.timed_out(deadline.as_secs());
+            record(&state.metrics, &outcome, 0, started);
+            outcome
+        }
+        Ok(Ok(bytes)) => {
             let outcome = export.ingest(&bytes, now_ns(), &state.intake).await;
             record(&state.metrics, &outcome, bytes.len(), started);
             outcome
         }
-        Err(e) => {
+        Ok(Err(e)) => {
             let outcome = export.unreadable(&e);
             record(&state.metrics, &outcome, 0, started);
             outcome

@@ -56,8 +56,17 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: HttpRequest) -> HttpR
             return to_http(resp);
         }
     };
+    let http1 = parts.version < axum::http::Version::HTTP_2;
     let outcome = ingest(&state, &export, body, head.content_length, started).await;
-    to_http(outcome.into_response())
+    let timed_out = outcome.status() == StatusCode::REQUEST_TIMEOUT.as_u16();
+    let mut answer = to_http(outcome.into_response());
+    if timed_out && http1 {
+        // The rest of the body may still trickle in: the connection is not reused.
+        answer
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    answer
 }
 
 fn to_http(resp: Response) -> HttpResponse {

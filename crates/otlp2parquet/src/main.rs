@@ -12,9 +12,11 @@ mod front;
 mod grpc;
 mod http;
 mod intake;
+mod listen;
 mod metrics;
 mod serve;
 mod store;
+mod tls;
 
 use std::process::ExitCode;
 

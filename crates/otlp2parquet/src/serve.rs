@@ -13,8 +13,10 @@ use otlp2parquet_writer::OpendalStorage;
 use crate::batcher::Batcher;
 use crate::front::AppState;
 use crate::intake::Intake;
+use crate::listen::{self, Connections, Limits, Listener};
 use crate::metrics::Metrics;
 use crate::store::Store;
+use crate::tls::{Port, Tls, TlsFiles};
 use crate::{grpc, http};
 
 /// How long shutdown waits for buffered rows to be written (retries included) before giving up.
@@ -28,6 +30,16 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let _wal_lock = match &wal_dir {
         Some(dir) => Some(wal::DirLock::acquire(dir).map_err(|e| e.to_string())?),
         None => None,
+    };
+    // TLS files are checked before a port is taken: a bad certificate is a startup error.
+    let tls = match TlsFiles::from_config(&config.server.tls) {
+        Some(files) => Some(Arc::new(Tls::load(files).map_err(|e| e.to_string())?)),
+        None => None,
+    };
+    let limits = Limits {
+        header_timeout: Duration::from_secs(config.server.header_timeout_secs),
+        idle_timeout: Duration::from_secs(config.server.idle_timeout_secs),
+        max_connections: listen::fit_connection_cap(config.server.max_connections),
     };
     let storage = OpendalStorage::from_config(&config.storage).map_err(|e| e.to_string())?;
     let store = Arc::new(Store::new(storage));
@@ -134,15 +146,28 @@ pub async fn serve(config: Config) -> Result<(), String> {
         }
         None => "acknowledged once stored".to_owned(),
     };
-    let grpc_text = grpc_local.map_or_else(String::new, |a| format!(" and OTLP/gRPC on {a}"));
+    let (scheme, with_tls) = match &tls {
+        Some(t) if t.mutual() => ("https", " (TLS, client certificates required)"),
+        Some(_) => ("https", " (TLS)"),
+        None => ("http", ""),
+    };
+    let grpc_text =
+        grpc_local.map_or_else(String::new, |a| format!(" and OTLP/gRPC on {a}{with_tls}"));
     tracing::info!(
         listen = %local,
         grpc_listen = %grpc_local.map_or_else(|| "off".to_owned(), |a| a.to_string()),
         storage = %store.describe(),
         prefix = %config.storage.prefix,
-        "otlp2parquet receiving OTLP/HTTP on http://{local}/v1/{{logs,traces,metrics}}{grpc_text}, writing Parquet to {} ({writes}; {durability})",
+        max_connections = limits.max_connections,
+        header_timeout_secs = limits.header_timeout.as_secs(),
+        body_timeout_secs = config.server.body_timeout_secs,
+        idle_timeout_secs = limits.idle_timeout.as_secs(),
+        "otlp2parquet receiving OTLP/HTTP on {scheme}://{local}/v1/{{logs,traces,metrics}}{grpc_text}, writing Parquet to {} ({writes}; {durability})",
         store.describe()
     );
+    if let Some(t) = &tls {
+        t.spawn_watcher();
+    }
     if let Err(e) = store.ready().await {
         tracing::warn!(error = %e, "storage is not reachable yet: writes are retried until it is, and requests are answered 503 once the buffers fill (or at once with batching off)");
     }
@@ -159,7 +184,6 @@ pub async fn serve(config: Config) -> Result<(), String> {
         metrics,
     });
     let grpc_state = Arc::clone(&state);
-    let app = http::router(state);
     // One shutdown signal stops both listeners; each drains its in-flight requests before the
     // final flush below.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -167,22 +191,30 @@ pub async fn serve(config: Config) -> Result<(), String> {
         shutdown_signal().await;
         let _ = stop_tx.send(true);
     });
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    };
-    let http = axum::serve(listener, app).with_graceful_shutdown(stopped(stop_rx.clone()));
+    let connections = Connections::new(limits);
+    let http = listen::run(
+        Listener {
+            tcp: listener,
+            router: http::router(state),
+            tls: tls.clone(),
+            port: Port::Http,
+        },
+        Arc::clone(&connections),
+        stop_rx.clone(),
+    );
     let grpc = async {
-        match grpc_listener {
-            Some(l) => axum::serve(l, grpc::router(grpc_state))
-                .with_graceful_shutdown(stopped(stop_rx.clone()))
-                .await
-                .map_err(|e| format!("gRPC server error: {e}")),
-            None => Ok(()),
+        if let Some(l) = grpc_listener {
+            let grpc = Listener {
+                tcp: l,
+                router: grpc::router(grpc_state),
+                tls: tls.clone(),
+                port: Port::Grpc,
+            };
+            listen::run(grpc, Arc::clone(&connections), stop_rx.clone()).await;
         }
     };
-    let (http, grpc) = tokio::join!(http, grpc);
-    http.map_err(|e| format!("server error: {e}"))?;
-    grpc?;
+    tokio::join!(http, grpc);
+    connections.drained(listen::DRAIN_DEADLINE).await;
     if let Some(b) = batcher {
         tracing::info!("listener closed; writing buffered rows");
         let left = b.shutdown(SHUTDOWN_FLUSH_DEADLINE).await;

@@ -25,6 +25,14 @@ fn parse_usize(v: &str) -> Result<usize, String> {
         .ok_or_else(|| "not a positive integer".to_owned())
 }
 
+fn parse_secs(v: &str) -> Result<u64, String> {
+    v.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (1..=86_400).contains(n))
+        .ok_or_else(|| "not a number of seconds from 1 to 86400".to_owned())
+}
+
 fn parse_bool(v: &str) -> Result<bool, String> {
     match v.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
@@ -101,6 +109,69 @@ pub const FIELDS: &[Field] = &[
                 "json" => LogFormat::Json,
                 _ => return Err("unknown format".to_owned()),
             };
+            Ok(())
+        },
+    },
+    Field {
+        key: "server.header_timeout_secs",
+        env: "OTLP2PARQUET_HEADER_TIMEOUT_SECS",
+        expects: "a positive number of seconds, e.g. 10",
+        set: |c, v| {
+            c.server.header_timeout_secs = parse_secs(v)?;
+            Ok(())
+        },
+    },
+    Field {
+        key: "server.body_timeout_secs",
+        env: "OTLP2PARQUET_BODY_TIMEOUT_SECS",
+        expects: "a positive number of seconds, e.g. 30",
+        set: |c, v| {
+            c.server.body_timeout_secs = parse_secs(v)?;
+            Ok(())
+        },
+    },
+    Field {
+        key: "server.idle_timeout_secs",
+        env: "OTLP2PARQUET_IDLE_TIMEOUT_SECS",
+        expects: "a positive number of seconds, e.g. 60",
+        set: |c, v| {
+            c.server.idle_timeout_secs = parse_secs(v)?;
+            Ok(())
+        },
+    },
+    Field {
+        key: "server.max_connections",
+        env: "OTLP2PARQUET_MAX_CONNECTIONS",
+        expects: "a positive number of connections, e.g. 4096",
+        set: |c, v| {
+            c.server.max_connections = parse_usize(v)?;
+            Ok(())
+        },
+    },
+    Field {
+        key: "server.tls.cert_file",
+        env: "OTLP2PARQUET_TLS_CERT_FILE",
+        expects: "the path of a PEM certificate chain",
+        set: |c, v| {
+            c.server.tls.cert_file = some(v)?;
+            Ok(())
+        },
+    },
+    Field {
+        key: "server.tls.key_file",
+        env: "OTLP2PARQUET_TLS_KEY_FILE",
+        expects: "the path of a PEM private key",
+        set: |c, v| {
+            c.server.tls.key_file = some(v)?;
+            Ok(())
+        },
+    },
+    Field {
+        key: "server.tls.client_ca_file",
+        env: "OTLP2PARQUET_TLS_CLIENT_CA_FILE",
+        expects: "the path of PEM CA certificates for client certificates (mutual TLS)",
+        set: |c, v| {
+            c.server.tls.client_ca_file = some(v)?;
             Ok(())
         },
     },

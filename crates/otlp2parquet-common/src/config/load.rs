@@ -127,6 +127,19 @@ impl Config {
             }
             _ => Ok(()),
         }?;
+        let tls = &self.server.tls;
+        if tls.cert_file.is_some() != tls.key_file.is_some() {
+            return Err(ConfigError::new(
+                "server.tls.cert_file and server.tls.key_file must be set together \
+                 (OTLP2PARQUET_TLS_CERT_FILE / OTLP2PARQUET_TLS_KEY_FILE)",
+            ));
+        }
+        if tls.client_ca_file.is_some() && !tls.enabled() {
+            return Err(ConfigError::new(
+                "server.tls.client_ca_file (mutual TLS) needs server.tls.cert_file and \
+                 server.tls.key_file (OTLP2PARQUET_TLS_CERT_FILE / OTLP2PARQUET_TLS_KEY_FILE)",
+            ));
+        }
         if self.auth.basic_username.is_some() != self.auth.basic_password.is_some() {
             return Err(ConfigError::new(
                 "auth.basic_username and auth.basic_password must be set together \

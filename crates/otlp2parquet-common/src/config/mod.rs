@@ -19,5 +19,5 @@ pub use load::{ConfigError, ENV_CONFIG_CONTENT, ENV_CONFIG_PATH, Source, Sources
 pub use types::{
     AuthConfig, Backend, BatchConfig, CompactConfig, Config, DEFAULT_R2_BINDING, Durability,
     FsConfig, LambdaConfig, LambdaMode, LogFormat, ParquetCompression, ParquetConfig, R2Config,
-    RequestConfig, S3Config, ServerConfig, StorageConfig, TimestampUnit,
+    RequestConfig, S3Config, ServerConfig, StorageConfig, TimestampUnit, TlsConfig,
 };

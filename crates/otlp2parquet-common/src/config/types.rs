@@ -67,6 +67,38 @@ pub struct ServerConfig {
     pub log_level: String,
     /// `log_format`, default `text`.
     pub log_format: LogFormat,
+    /// `[server.tls]`: TLS on both listeners when `cert_file` and `key_file` are set.
+    pub tls: TlsConfig,
+    /// `header_timeout_secs`, default 10: an HTTP/1 request head (and a TLS handshake) must
+    /// arrive within it, counted from the connection's start or the previous answer.
+    pub header_timeout_secs: u64,
+    /// `body_timeout_secs`, default 30: a request body must arrive within it, counted from its
+    /// head.
+    pub body_timeout_secs: u64,
+    /// `idle_timeout_secs`, default 60: a connection with no request in flight for this long is
+    /// closed.
+    pub idle_timeout_secs: u64,
+    /// `max_connections`, default 4096 (lowered to fit the process's file limit): open
+    /// connections of both listeners together.
+    pub max_connections: usize,
+}
+
+/// `[server.tls]`: PEM files; TLS is on when both `cert_file` and `key_file` are set.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TlsConfig {
+    /// `cert_file`: the certificate chain, leaf first.
+    pub cert_file: Option<String>,
+    /// `key_file`: the leaf's private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: Option<String>,
+    /// `client_ca_file`: CA certificates a client's certificate must be signed by (mutual TLS).
+    pub client_ca_file: Option<String>,
+}
+
+impl TlsConfig {
+    /// Whether TLS is configured.
+    pub fn enabled(&self) -> bool {
+        self.cert_file.is_some() && self.key_file.is_some()
+    }
 }
 
 /// Log output format.
@@ -273,6 +305,11 @@ impl Config {
                 grpc_listen_addr: Some("0.0.0.0:4317".to_owned()),
                 log_level: "info".to_owned(),
                 log_format: LogFormat::Text,
+                tls: TlsConfig::default(),
+                header_timeout_secs: 10,
+                body_timeout_secs: 30,
+                idle_timeout_secs: 60,
+                max_connections: 4096,
             },
             request: RequestConfig { max_payload_bytes },
             storage: StorageConfig {
