@@ -20,6 +20,15 @@ if ! command -v clang >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq clang >/dev/null
 fi
 
+# openssl makes the TLS tests' certificates, curl checks a TLS server's health
+# (crates/otlp2parquet/tests/e2e/tls.rs).
+if ! command -v openssl >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
+  log "apt-get install openssl curl"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openssl curl >/dev/null
+fi
+
 # Python tools that read our files back: DuckDB, ClickHouse (chdb), pyarrow (and the
 # reference implementation's dependency), Polars, DataFusion and Apache Spark (pyspark runs on the
 # machine's Java 17; the engine tests of crates/otlp2parquet/tests/engines).

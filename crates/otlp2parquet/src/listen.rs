@@ -49,6 +49,34 @@ const RESERVED_FDS: u64 = 128;
 /// How long `accept` rests after the process ran out of file descriptors.
 const FD_BACKOFF: Duration = Duration::from_millis(100);
 
+/// The kernel's queue of connections not yet accepted (capped by `net.core.somaxconn`): deep
+/// enough that a burst of new connections waits there instead of having its SYNs dropped
+/// (a dropped SYN costs the client a one-second retry).
+const BACKLOG: u32 = 4096;
+
+/// Binds `addr` (`HOST:PORT`, names resolved) with a [`BACKLOG`]-deep accept queue.
+pub async fn bind(addr: &str) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await? {
+        let socket = if a.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(a).and_then(|()| socket.listen(BACKLOG)) {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the address resolves to nothing",
+        )
+    }))
+}
+
 /// What bounds a connection.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -523,6 +551,21 @@ mod tests {
         *t.last.lock().unwrap() = Some(Instant::now() - LOG_EVERY);
         assert_eq!(t.hit(), Some(3));
         assert_eq!(t.since.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn running_out_of_descriptors_is_told_from_a_failed_connection() {
+        use rustix::io::Errno;
+        for errno in [Errno::MFILE, Errno::NFILE, Errno::NOBUFS, Errno::NOMEM] {
+            assert!(out_of_fds(&std::io::Error::from_raw_os_error(
+                errno.raw_os_error()
+            )));
+        }
+        for errno in [Errno::CONNABORTED, Errno::CONNRESET, Errno::INTR] {
+            assert!(!out_of_fds(&std::io::Error::from_raw_os_error(
+                errno.raw_os_error()
+            )));
+        }
     }
 
     #[tokio::test]

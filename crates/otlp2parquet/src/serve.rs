@@ -43,14 +43,14 @@ pub async fn serve(config: Config) -> Result<(), String> {
     };
     let storage = OpendalStorage::from_config(&config.storage).map_err(|e| e.to_string())?;
     let store = Arc::new(Store::new(storage));
-    let listener = tokio::net::TcpListener::bind(&config.server.listen_addr)
+    let listener = listen::bind(&config.server.listen_addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen_addr))?;
     let local = listener
         .local_addr()
         .map_err(|e| format!("listener address: {e}"))?;
     let grpc_listener = match &config.server.grpc_listen_addr {
-        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        Some(addr) => Some(listen::bind(addr).await.map_err(|e| {
             format!(
                 "cannot listen for OTLP/gRPC on {addr}: {e} (set \
                          server.grpc_listen_addr / OTLP2PARQUET_GRPC_LISTEN_ADDR to another \

@@ -20,10 +20,12 @@ mod e2e {
     mod durability;
     mod engines;
     mod grpc;
+    mod hostile;
     mod http;
     mod lookup;
     mod s3;
     pub mod sdk;
+    mod tls;
 }
 #[cfg(feature = "e2e")]
 use e2e::{bad_input, batching, sdk};

@@ -21,6 +21,18 @@ pub struct Server {
     stopped: bool,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    launch: Launch,
+}
+
+/// How the harness reaches a server, and under which limits it runs.
+#[derive(Clone, Default)]
+pub struct Launch {
+    /// The server has `server.tls` on: `/health` goes over HTTPS trusting this CA (PEM).
+    pub tls_ca: Option<PathBuf>,
+    /// The client certificate and key `/health` presents (mutual TLS).
+    pub tls_client: Option<(PathBuf, PathBuf)>,
+    /// `ulimit -n` of the server process.
+    pub open_files: Option<u32>,
 }
 
 impl Server {
@@ -41,6 +53,19 @@ impl Server {
     /// Runs `otlp2parquet <args>` (no `--output` unless given, so `env` may choose the storage
     /// backend), with the same hermetic environment and test directory as [`Server::start_with`].
     pub fn start_args(name: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::launch(name, args, env, Launch::default())
+    }
+
+    /// [`Server::start_with`] reached and limited as `launch` says.
+    pub fn start_launch(name: &str, env: &[(&str, &str)], launch: Launch) -> Server {
+        let data = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(name)
+            .join("data");
+        let data = data.to_string_lossy();
+        Server::launch(name, &["serve", "--output", &data], env, launch)
+    }
+
+    fn launch(name: &str, args: &[&str], env: &[(&str, &str)], launch: Launch) -> Server {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -49,7 +74,7 @@ impl Server {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        let (child, port, grpc_port) = spawn(&dir, &args, &env);
+        let (child, port, grpc_port) = spawn(&dir, &args, &env, launch.open_files);
         let mut server = Server {
             child,
             port,
@@ -58,6 +83,7 @@ impl Server {
             stopped: false,
             args,
             env,
+            launch,
         };
         server.wait_healthy();
         server
@@ -66,7 +92,7 @@ impl Server {
     /// Returns once `/health` answers; fails when the process exits or takes over 20 s.
     fn wait_healthy(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while self.request("GET", "/health", &[], b"").0 != 200 {
+        while !self.healthy() {
             if let Ok(Some(status)) = self.child.try_wait() {
                 self.stopped = true;
                 panic!("server exited at start ({status}):\n{}", self.log_tail());
@@ -78,6 +104,29 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    fn healthy(&self) -> bool {
+        let Some(ca) = &self.launch.tls_ca else {
+            return self.request("GET", "/health", &[], b"").0 == 200;
+        };
+        let mut curl = Command::new("curl");
+        curl.args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--max-time",
+            "5",
+        ])
+        .arg("--cacert")
+        .arg(ca);
+        if let Some((cert, key)) = &self.launch.tls_client {
+            curl.arg("--cert").arg(cert).arg("--key").arg(key);
+        }
+        let out = curl.arg(format!("{}/health", self.endpoint())).output();
+        out.is_ok_and(|o| o.stdout == b"200")
     }
 
     /// SIGKILL by PID: the process dies at once, flushing nothing.
@@ -95,7 +144,8 @@ impl Server {
     /// (and write-ahead log); new ports.
     pub fn restart(&mut self) {
         assert!(self.stopped, "the server is still running");
-        let (child, port, grpc_port) = spawn(&self.dir, &self.args, &self.env);
+        let (child, port, grpc_port) =
+            spawn(&self.dir, &self.args, &self.env, self.launch.open_files);
         (self.child, self.port, self.grpc_port) = (child, port, grpc_port);
         self.stopped = false;
         self.wait_healthy();
@@ -106,9 +156,14 @@ impl Server {
         self.child.id()
     }
 
-    /// `http://127.0.0.1:<port>`, the base URL OTLP exporters take.
+    /// `http://127.0.0.1:<port>` (`https` with TLS on), the base URL OTLP exporters take.
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.launch.tls_ca.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -215,8 +270,14 @@ impl Drop for Server {
 }
 
 /// Starts `otlp2parquet <args>` in `dir` on new free ports, with a hermetic environment plus
-/// `env`, its output appended to `dir/server.log`.
-fn spawn(dir: &Path, args: &[String], env: &[(String, String)]) -> (Child, u16, u16) {
+/// `env`, its output appended to `dir/server.log`; under `ulimit -n open_files` when given (the
+/// shell execs the server, so the pid is the server's).
+fn spawn(
+    dir: &Path,
+    args: &[String],
+    env: &[(String, String)],
+    open_files: Option<u32>,
+) -> (Child, u16, u16) {
     let port = free_port();
     let grpc_port = free_port();
     let log = std::fs::OpenOptions::new()
@@ -224,7 +285,18 @@ fn spawn(dir: &Path, args: &[String], env: &[(String, String)]) -> (Child, u16, 
         .append(true)
         .open(dir.join("server.log"))
         .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_otlp2parquet"))
+    let bin = env!("CARGO_BIN_EXE_otlp2parquet");
+    let mut cmd = match open_files {
+        Some(n) => {
+            let mut sh = Command::new("sh");
+            sh.arg("-c")
+                .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                .arg(bin);
+            sh
+        }
+        None => Command::new(bin),
+    };
+    let child = cmd
         .args(args)
         // A hermetic environment: no OTLP2PARQUET_* or RUST_LOG of the caller's leaks in.
         .env_clear()

@@ -284,7 +284,25 @@ fn certificates(
     match certs {
         Ok(c) if c.is_empty() => Err(pem_error(String::new())),
         Ok(c) => Ok(c),
-        Err(e) => Err(pem_error(format!(": {e}"))),
+        Err(e) => Err(pem_error(pem_detail(&e))),
+    }
+}
+
+/// A PEM parse error as a sentence (the library's own text prints markers as byte lists).
+fn pem_detail(e: &rustls_pki_types::pem::Error) -> String {
+    use rustls_pki_types::pem::Error;
+    match e {
+        Error::MissingSectionEnd { end_marker } => format!(
+            ": a section has no `{}` line",
+            String::from_utf8_lossy(end_marker)
+        ),
+        Error::IllegalSectionStart { line } => format!(
+            ": malformed section start `{}`",
+            String::from_utf8_lossy(line)
+        ),
+        Error::Base64Decode(why) => format!(": bad base64 ({why})"),
+        Error::NoItemsFound => String::new(),
+        other => format!(": {other}"),
     }
 }
 
@@ -296,7 +314,7 @@ fn load(files: &TlsFiles, now: i64) -> Result<Loaded, TlsError> {
         what: "private key",
         path: files.key.clone(),
         expected: "BEGIN PRIVATE KEY, BEGIN RSA PRIVATE KEY or BEGIN EC PRIVATE KEY",
-        detail: format!(": {e}"),
+        detail: pem_detail(&e),
     })?;
     let leaf = chain.first().map(|c| c.as_ref()).unwrap_or_default();
     let facts = x509::facts(leaf).ok_or_else(|| TlsError::Pem {

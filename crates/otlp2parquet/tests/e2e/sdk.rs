@@ -30,10 +30,21 @@ pub(crate) fn run_id() -> String {
 
 /// Runs a sender to completion, fails the test (with the server log) when it fails, and saves
 /// the report it printed as `<service>.json` in the test directory.
-pub(crate) fn send(server: &Server, mut cmd: Command, service: &str) -> PathBuf {
+pub(crate) fn send(server: &Server, cmd: Command, service: &str) -> PathBuf {
+    send_env(server, cmd, service, &[])
+}
+
+/// [`send`] with extra environment variables for the sender (e.g. the SDK's certificates).
+pub(crate) fn send_env(
+    server: &Server,
+    mut cmd: Command,
+    service: &str,
+    env: &[(&str, &str)],
+) -> PathBuf {
     // Only PATH of the caller's environment: no OTEL_* variable may reconfigure the SDK.
     cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().copied());
     let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("{service}: cannot run {cmd:?}: {e}"));

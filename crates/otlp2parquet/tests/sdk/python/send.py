@@ -3,7 +3,8 @@ OTLP/gRPC).
 
     send.py ENDPOINT SERVICE none|gzip RUN_ID [http|grpc]
 
-ENDPOINT is the server's base URL (http://127.0.0.1:PORT; for grpc, its gRPC port). Every provider is shut down before
+ENDPOINT is the server's base URL (http://127.0.0.1:PORT; for grpc, its gRPC port; https:// for
+TLS, with the SDK's OTEL_EXPORTER_OTLP_CERTIFICATE / _CLIENT_CERTIFICATE / _CLIENT_KEY variables). Every provider is shut down before
 exiting, which flushes what it buffered. Prints one JSON document on stdout: what was sent, as the
 rows the server must store (attribute values already stringified the way
 docs/schema.md#value-strings stores them).
@@ -69,12 +70,15 @@ def main():
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetrics
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpans
         comp = {"none": grpc.Compression.NoCompression, "gzip": grpc.Compression.Gzip}[compression]
+        # https:// is TLS, trusting OTEL_EXPORTER_OTLP_CERTIFICATE (and presenting
+        # OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE / _CLIENT_KEY when set)
+        insecure = not endpoint.startswith("https://")
         span_exporter = recording(GrpcSpans, SpanExportResult.SUCCESS)(
-            endpoint=endpoint, insecure=True, compression=comp)
+            endpoint=endpoint, insecure=insecure, compression=comp)
         log_exporter = recording(GrpcLogs, LogRecordExportResult.SUCCESS)(
-            endpoint=endpoint, insecure=True, compression=comp)
+            endpoint=endpoint, insecure=insecure, compression=comp)
         metric_exporter = recording(GrpcMetrics, MetricExportResult.SUCCESS)(
-            endpoint=endpoint, insecure=True, compression=comp)
+            endpoint=endpoint, insecure=insecure, compression=comp)
     else:
         comp = {"none": Compression.NoCompression, "gzip": Compression.Gzip}[compression]
         span_exporter = recording(OTLPSpanExporter, SpanExportResult.SUCCESS)(
