@@ -34,6 +34,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore, watch};
 
+use crate::metrics::{ConnectionEnd, Metrics};
 use crate::tls::{self, Port, Tls};
 
 /// How long shutdown waits for open connections to finish their requests.
@@ -161,6 +162,7 @@ struct Conn {
 /// The open connections of both listeners and the cap on them.
 pub struct Connections {
     limits: Limits,
+    metrics: Arc<Metrics>,
     permits: Arc<Semaphore>,
     open: Mutex<HashMap<u64, Arc<Conn>>>,
     next_id: AtomicU64,
@@ -173,9 +175,10 @@ pub struct Connections {
 
 impl Connections {
     /// No connections yet.
-    pub fn new(limits: Limits) -> Arc<Connections> {
+    pub fn new(limits: Limits, metrics: Arc<Metrics>) -> Arc<Connections> {
         Arc::new(Connections {
             limits,
+            metrics,
             permits: Arc::new(Semaphore::new(limits.max_connections)),
             open: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
@@ -201,6 +204,9 @@ impl Connections {
         if let Ok(mut open) = self.open.lock() {
             open.insert(id, Arc::clone(&conn));
         }
+        self.metrics
+            .connections_open
+            .fetch_add(1, Ordering::Relaxed);
         Registered {
             id,
             conn,
@@ -221,6 +227,7 @@ impl Connections {
         });
         match victim {
             Some(c) => {
+                self.metrics.connection_ended(ConnectionEnd::Evicted);
                 c.evict.notify_one();
                 true
             }
@@ -279,6 +286,10 @@ impl Drop for Registered {
         if let Ok(mut open) = self.all.open.lock() {
             open.remove(&self.id);
         }
+        self.all
+            .metrics
+            .connections_open
+            .fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -343,6 +354,7 @@ pub async fn run(listener: Listener, all: Arc<Connections>, stop: watch::Receive
             Ok(a) => a,
             Err(e) if out_of_fds(&e) => {
                 // Make room and rest: retrying at once would only fail again.
+                all.metrics.connection_ended(ConnectionEnd::OutOfFds);
                 all.evict_longest_idle();
                 if let Some(times) = all.out_of_fds.hit() {
                     tracing::warn!(error = %e, times, "out of file descriptors: accepting paused {} ms and the longest-idle connection closed (lower server.max_connections or raise ulimit -n)", FD_BACKOFF.as_millis());
@@ -409,6 +421,8 @@ async fn serve(
         };
         if started {
             serve_http(stream, shared, all, reg, stop).await;
+        } else {
+            all.metrics.connection_ended(ConnectionEnd::HeaderTimeout);
         }
         return;
     };
@@ -432,6 +446,16 @@ async fn serve(
         },
         () = reg.conn.evict.notified() => return,
     };
+    let ended = match refused {
+        Refused::Plaintext(_) => Some(ConnectionEnd::Plaintext),
+        Refused::Handshake(_) => Some(ConnectionEnd::TlsHandshake),
+        Refused::Slow => Some(ConnectionEnd::HeaderTimeout),
+        // The client left before sending anything (a TCP health check, a port scan).
+        Refused::Gone => None,
+    };
+    if let Some(why) = ended {
+        all.metrics.connection_ended(why);
+    }
     match refused {
         Refused::Plaintext(mut stream) => {
             if let Some(times) = all.plaintext.hit() {
@@ -495,6 +519,9 @@ async fn serve_http<I>(
         tokio::select! {
             result = conn.as_mut() => {
                 if let Err(e) = result {
+                    if e.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_timeout) {
+                        all.metrics.connection_ended(ConnectionEnd::HeaderTimeout);
+                    }
                     tracing::debug!(error = %e, "connection ended with an error");
                 }
                 return;
@@ -504,6 +531,7 @@ async fn serve_http<I>(
                 if reg.conn.in_flight.load(Ordering::Acquire) == 0
                     && idle_deadline(&reg.conn, all, idle_timeout) <= tokio::time::Instant::now()
                 {
+                    all.metrics.connection_ended(ConnectionEnd::Idle);
                     conn.as_mut().graceful_shutdown();
                     closing_by = Some(tokio::time::Instant::now() + Duration::from_secs(5));
                 }
@@ -570,11 +598,14 @@ mod tests {
 
     #[tokio::test]
     async fn at_the_cap_the_longest_idle_connection_is_evicted_and_busy_ones_are_not() {
-        let all = Connections::new(Limits {
-            header_timeout: Duration::from_secs(1),
-            idle_timeout: Duration::from_secs(60),
-            max_connections: 2,
-        });
+        let all = Connections::new(
+            Limits {
+                header_timeout: Duration::from_secs(1),
+                idle_timeout: Duration::from_secs(60),
+                max_connections: 2,
+            },
+            Arc::new(Metrics::default()),
+        );
         let first = all.register();
         first.conn.idle_since_ms.store(5, Ordering::Relaxed);
         let second = all.register();

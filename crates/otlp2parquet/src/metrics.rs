@@ -10,7 +10,7 @@ use std::time::Duration;
 use otlp2parquet_common::Signal;
 
 /// Response statuses counted one by one; anything else is counted as `other`.
-const STATUSES: [u16; 11] = [200, 400, 401, 404, 405, 413, 415, 429, 500, 503, 0];
+const STATUSES: [u16; 12] = [200, 400, 401, 404, 405, 408, 413, 415, 429, 500, 503, 0];
 
 /// Upper bounds (seconds) of the request latency histogram buckets.
 const LATENCY_BUCKETS: [f64; 12] = [
@@ -50,6 +50,49 @@ pub struct Metrics {
     pub overload_rejections: AtomicU64,
     /// Write-ahead log appends that failed (requests refused, intents retried).
     pub wal_failures: AtomicU64,
+    /// Open connections, both listeners.
+    pub connections_open: AtomicU64,
+    /// Connections the server closed or refused, by [`ConnectionEnd`].
+    connections_ended: [AtomicU64; ConnectionEnd::ALL.len()],
+}
+
+/// Why the server ended a connection itself (a client closing is not counted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionEnd {
+    /// Its first bytes, TLS handshake or an HTTP/1 request head did not arrive in time.
+    HeaderTimeout,
+    /// No request in flight for `server.idle_timeout_secs`.
+    Idle,
+    /// Closed at the connection cap to make room (it was the longest idle).
+    Evicted,
+    /// The TLS handshake failed (bad or missing client certificate, client refused ours…).
+    TlsHandshake,
+    /// Plaintext sent to a TLS port.
+    Plaintext,
+    /// `accept` failed because the process ran out of file descriptors.
+    OutOfFds,
+}
+
+impl ConnectionEnd {
+    const ALL: [ConnectionEnd; 6] = [
+        ConnectionEnd::HeaderTimeout,
+        ConnectionEnd::Idle,
+        ConnectionEnd::Evicted,
+        ConnectionEnd::TlsHandshake,
+        ConnectionEnd::Plaintext,
+        ConnectionEnd::OutOfFds,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            ConnectionEnd::HeaderTimeout => "header_timeout",
+            ConnectionEnd::Idle => "idle",
+            ConnectionEnd::Evicted => "evicted",
+            ConnectionEnd::TlsHandshake => "tls_handshake",
+            ConnectionEnd::Plaintext => "plaintext_on_tls",
+            ConnectionEnd::OutOfFds => "out_of_fds",
+        }
+    }
 }
 
 fn signal_index(signal: Signal) -> usize {
@@ -65,6 +108,15 @@ fn add(counter: &AtomicU64, n: u64) {
 }
 
 impl Metrics {
+    /// Counts a connection the server ended, and why.
+    pub fn connection_ended(&self, why: ConnectionEnd) {
+        if let Some(i) = ConnectionEnd::ALL.iter().position(|w| *w == why)
+            && let Some(c) = self.connections_ended.get(i)
+        {
+            add(c, 1);
+        }
+    }
+
     /// Counts one answered export request: its status, body size, records stored (0 unless
     /// 200) and how long it took.
     pub fn record_request(
@@ -212,7 +264,20 @@ impl Metrics {
                 "otlp2parquet_request_duration_seconds_count{{signal=\"{signal}\"}} {count}"
             );
         }
-        let scalars: [(&str, &str, &str, &AtomicU64); 8] = [
+        let _ = writeln!(
+            out,
+            "# HELP otlp2parquet_connections_ended_total Connections the server closed or refused, by reason."
+        );
+        let _ = writeln!(out, "# TYPE otlp2parquet_connections_ended_total counter");
+        for (why, c) in ConnectionEnd::ALL.iter().zip(&self.connections_ended) {
+            let _ = writeln!(
+                out,
+                "otlp2parquet_connections_ended_total{{reason=\"{}\"}} {}",
+                why.label(),
+                get(c)
+            );
+        }
+        let scalars: [(&str, &str, &str, &AtomicU64); 9] = [
             (
                 "flushes_total",
                 "counter",
@@ -248,6 +313,12 @@ impl Metrics {
                 "counter",
                 "Write-ahead log appends that failed (a refused request, or a file intent retried).",
                 &self.wal_failures,
+            ),
+            (
+                "connections_open",
+                "gauge",
+                "Open connections of both listeners.",
+                &self.connections_open,
             ),
             (
                 "buffered_rows",

@@ -67,6 +67,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         None => None,
     };
     let metrics = Arc::new(Metrics::default());
+    let connections = Connections::new(limits, Arc::clone(&metrics));
     let tokens = Arc::new(KeyTokens::default());
     let batcher = match (config.batch.enabled, &wal_dir) {
         (false, _) => None,
@@ -191,7 +192,6 @@ pub async fn serve(config: Config) -> Result<(), String> {
         shutdown_signal().await;
         let _ = stop_tx.send(true);
     });
-    let connections = Connections::new(limits);
     let http = listen::run(
         Listener {
             tcp: listener,

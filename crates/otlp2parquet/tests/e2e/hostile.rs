@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::batching::metric;
 use crate::util::{Launch, Server, fixture};
 
 const HEADER_TIMEOUT_SECS: u64 = 3;
@@ -150,6 +151,16 @@ fn slow_heads_and_a_trickling_body_are_dropped_while_exports_are_answered() {
             "an export took {took:?}: {exports:?}"
         );
     }
+    let timed_out = metric(
+        &server,
+        "otlp2parquet_connections_ended_total{reason=\"header_timeout\"}",
+    );
+    assert!(timed_out >= Some(600.0), "{timed_out:?}");
+    let code_408 = metric(
+        &server,
+        "otlp2parquet_requests_total{signal=\"logs\",code=\"408\"}",
+    );
+    assert_eq!(code_408, Some(1.0));
     server.stop();
 }
 
@@ -200,6 +211,15 @@ fn fifteen_hundred_idle_connections_with_a_file_limit_of_1024_leave_the_server_a
         (1..=3).contains(&cap_lines),
         "the cap is logged, once per 10 s: {cap_lines} lines\n{}",
         server.log_tail()
+    );
+    let evicted = metric(
+        &server,
+        "otlp2parquet_connections_ended_total{reason=\"evicted\"}",
+    )
+    .unwrap();
+    assert!(
+        (604.0..=700.0).contains(&evicted),
+        "1 500 idle + 20 exports past a cap of 896: about 604 evicted, got {evicted}"
     );
     assert!(
         log.lines().count() < 30,
