@@ -64,7 +64,8 @@ bench:
 	$(CARGO) bench --workspace --all-features
 
 ## bench-load: the release server under HTTP load (logs, traces, generator ceiling); rows on disk
-## verified after SIGTERM. LOAD_SIGNAL, LOAD_CONNECTIONS, LOAD_DURATION override the defaults
+## verified after SIGTERM. LOAD_SIGNAL, LOAD_CONNECTIONS, LOAD_DURATION override the defaults;
+## LOAD_TLS="off on" runs plain then TLS back to back, LOAD_RECONNECT=1 a new connection per request
 bench-load:
 	CARGO=$(CARGO) ./scripts/bench-load.sh
 

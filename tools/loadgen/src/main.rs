@@ -1,7 +1,8 @@
 //! `otlp2parquet-loadgen`: drives an OTLP/HTTP receiver with concurrent keep-alive connections
-//! and reports throughput, latency and the server's CPU and memory (`run`); a do-nothing
-//! receiver to measure the generator's own ceiling (`sink`); and a row count of what the server
-//! wrote (`verify`). `scripts/bench-load.sh` ties them together.
+//! (or a new connection per request), over plain HTTP or TLS, and reports throughput, latency
+//! and the server's CPU and memory (`run`); a do-nothing receiver to measure the generator's own
+//! ceiling (`sink`); and a row count of what the server wrote (`verify`).
+//! `scripts/bench-load.sh` ties them together.
 
 mod latency;
 mod payload;
@@ -17,6 +18,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 
 /// Load generator and checker for the otlp2parquet server.
 #[derive(Debug, Parser)]
@@ -55,13 +58,28 @@ enum Command {
 
 #[derive(Debug, Clone, clap::Args)]
 struct RunArgs {
-    /// Base URL of the receiver.
+    /// Base URL of the receiver; `https://` for a server with TLS (see --ca-cert).
     #[arg(long, default_value = "http://127.0.0.1:4318")]
     url: String,
+    /// PEM file of the CA that signed the server's certificate: the only root the clients
+    /// trust on an `https://` --url (without it, the system's roots).
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+    /// Open a new connection (TCP, plus the TLS handshake on `https://`) for every request
+    /// instead of keeping connections alive, so that each request pays the handshake.
+    #[arg(long)]
+    new_connection_per_request: bool,
+    /// Let a new TLS connection resume an earlier session (TLS 1.3 tickets, kept in memory by
+    /// each connection's client) instead of making a full handshake (certificate chain,
+    /// signature, key exchange). Needs --ca-cert; without this flag every new connection makes
+    /// a full handshake.
+    #[arg(long, requires = "ca_cert")]
+    tls_resumption: bool,
     /// Signal to send.
     #[arg(long, value_enum, default_value = "logs")]
     signal: Signal,
-    /// Concurrent keep-alive connections.
+    /// Concurrent keep-alive connections (concurrent requests with
+    /// --new-connection-per-request).
     #[arg(long, default_value_t = 16)]
     connections: usize,
     /// Measured duration, e.g. 20s, 500ms, 2m.
@@ -90,8 +108,8 @@ struct RunArgs {
     /// Server process whose CPU time and memory to report.
     #[arg(long)]
     server_pid: Option<u32>,
-    /// Send OTLP/gRPC (h2c, prior knowledge) to --url, the server's gRPC address, instead of
-    /// OTLP/HTTP.
+    /// Send OTLP/gRPC (HTTP/2: h2c with prior knowledge on `http://`, ALPN `h2` on `https://`)
+    /// to --url, the server's gRPC address, instead of OTLP/HTTP.
     #[arg(long)]
     grpc: bool,
     /// Runtime worker threads (default: one per core).
@@ -165,8 +183,12 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
         args.times == Times::Fresh && !args.gzip,
     )
     .map_err(|e| format!("cannot build payloads: {e}"))?;
+    let ca_cert = args.ca_cert.as_deref().map(read_ca).transpose()?;
     let plan = run::Plan {
         url: args.url,
+        ca_cert,
+        tls_resumption: args.tls_resumption,
+        new_connection_per_request: args.new_connection_per_request,
         signal: args.signal,
         connections: args.connections,
         duration: args.duration,
@@ -184,6 +206,21 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Reads the PEM CA certificate(s) that `run --ca-cert` trusts.
+fn read_ca(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{}: not PEM certificates: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "{}: no BEGIN CERTIFICATE block in the file",
+            path.display()
+        ));
+    }
+    Ok(certs)
 }
 
 fn free_port() -> Result<ExitCode, String> {

@@ -29,6 +29,12 @@ pub struct Report {
     pub signal: Signal,
     /// Concurrent connections.
     pub connections: usize,
+    /// Whether the URL was `https://`.
+    pub tls: bool,
+    /// Whether every request opened a new connection.
+    pub new_connection_per_request: bool,
+    /// Whether a new TLS connection could resume an earlier session (no full handshake).
+    pub tls_resumption: bool,
     /// Records per request.
     pub batch: u64,
     /// Distinct request bodies.
@@ -104,6 +110,9 @@ impl Report {
         json!({
             "signal": self.signal.path(),
             "connections": self.connections,
+            "tls": self.tls,
+            "new_connection_per_request": self.new_connection_per_request,
+            "tls_resumption": self.tls && self.tls_resumption,
             "batch": self.batch,
             "payloads": self.payloads,
             "gzip": self.gzip,
@@ -139,9 +148,20 @@ impl Report {
         };
         writeln!(
             out,
-            "load: {} over {} connections, {} {unit}/request, {} bodies of {:.0} KiB{}, {:.1} s measured",
+            "load: {} over {} {} connections ({}), {} {unit}/request, {} bodies of {:.0} KiB{}, {:.1} s measured",
             self.signal.path(),
             self.connections,
+            if self.tls { "TLS" } else { "plain" },
+            match (
+                self.new_connection_per_request,
+                self.tls,
+                self.tls_resumption
+            ) {
+                (false, _, _) => "keep-alive",
+                (true, false, _) => "a new connection per request",
+                (true, true, false) => "a new connection per request, full TLS handshakes",
+                (true, true, true) => "a new connection per request, TLS sessions resumed",
+            },
             self.batch,
             self.payloads,
             self.avg_body_bytes as f64 / 1024.0,

@@ -1,5 +1,7 @@
-//! The load loop: N connections, each its own keep-alive HTTP/1.1 client, POSTing pre-built
-//! bodies back to back until the deadline, plus a sampler of the server's memory.
+//! The load loop: N connections, each its own keep-alive HTTP/1.1 client (or, with
+//! `new_connection_per_request`, a client that opens a fresh connection for every request),
+//! over plain HTTP or TLS, POSTing pre-built bodies back to back until the deadline, plus a
+//! sampler of the server's memory.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -7,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE};
+use rustls::pki_types::CertificateDer;
 use tokio::time::Instant;
 
 use crate::Signal;
@@ -18,8 +21,15 @@ use crate::report::{Report, ServerUsage};
 /// What to send, where, and for how long.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// Base URL of the receiver, e.g. `http://127.0.0.1:4318`.
+    /// Base URL of the receiver, e.g. `http://127.0.0.1:4318` (`https://` for TLS).
     pub url: String,
+    /// CA certificates to trust instead of the system's roots (a test server's own CA).
+    pub ca_cert: Option<Vec<CertificateDer<'static>>>,
+    /// With `ca_cert`: let new connections resume a TLS session rather than make a full
+    /// handshake.
+    pub tls_resumption: bool,
+    /// Open a new connection (TCP + TLS) for every request instead of keeping it alive.
+    pub new_connection_per_request: bool,
     /// Logs or traces.
     pub signal: Signal,
     /// Concurrent connections.
@@ -84,16 +94,28 @@ pub async fn run(plan: Plan, payloads: Payloads) -> Result<Report, String> {
     // Clients first: building them takes time that must not eat into the measured window.
     let mut clients = Vec::with_capacity(plan.connections);
     for _ in 0..plan.connections.max(1) {
+        // An idle pool of 0 disables hyper's pool: every request connects (and, on https://,
+        // handshakes) anew, and the connection is closed once its response is read.
+        let idle = usize::from(!plan.new_connection_per_request);
         let builder = reqwest::Client::builder()
             .no_proxy()
-            .pool_max_idle_per_host(1)
+            .pool_max_idle_per_host(idle)
             .tcp_nodelay(true);
-        // gRPC: one HTTP/2 connection per client, without TLS (prior knowledge, as exporters
-        // configured `insecure` do).
+        // gRPC: one HTTP/2 connection per client (h2c with prior knowledge, as exporters
+        // configured `insecure` do; ALPN `h2` over TLS). OTLP/HTTP: HTTP/1.1 also over TLS,
+        // where ALPN would otherwise pick HTTP/2 and change more than the encryption.
         let builder = if plan.grpc {
             builder.http2_prior_knowledge()
         } else {
-            builder
+            builder.http1_only()
+        };
+        let builder = match &plan.ca_cert {
+            Some(roots) => builder.tls_backend_preconfigured(tls_config(
+                roots,
+                plan.tls_resumption,
+                plan.grpc,
+            )?),
+            None => builder,
         };
         clients.push(
             builder
@@ -164,6 +186,13 @@ pub async fn run(plan: Plan, payloads: Payloads) -> Result<Report, String> {
     Ok(Report {
         signal: plan.signal,
         connections: plan.connections,
+        tls: plan
+            .url
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://")),
+        new_connection_per_request: plan.new_connection_per_request,
+        // reqwest's own TLS client (no --ca-cert) keeps a session cache.
+        tls_resumption: plan.tls_resumption || plan.ca_cert.is_none(),
         batch: payloads.items.first().map_or(0, |p| p.records),
         payloads: payloads.items.len(),
         gzip: payloads.gzip,
@@ -190,6 +219,39 @@ pub async fn run(plan: Plan, payloads: Payloads) -> Result<Report, String> {
     })
 }
 
+/// The TLS client of a connection when the server's CA is given: rustls with aws-lc-rs, as
+/// reqwest builds it, trusting only `roots`. Without `resumption` no session is remembered, so
+/// every new connection makes a full handshake (certificate chain checked, server signature,
+/// key exchange), as clients without a session cache do. ALPN offers only the protocol the
+/// transport speaks (`h2` for gRPC, `http/1.1` for OTLP/HTTP).
+fn tls_config(
+    roots: &[CertificateDer<'static>],
+    resumption: bool,
+    grpc: bool,
+) -> Result<rustls::ClientConfig, String> {
+    let mut store = rustls::RootCertStore::empty();
+    for root in roots {
+        store
+            .add(root.clone())
+            .map_err(|e| format!("the --ca-cert certificate is not a usable CA: {e}"))?;
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS protocol versions: {e}"))?
+        .with_root_certificates(store)
+        .with_no_client_auth();
+    if !resumption {
+        config.resumption = rustls::client::Resumption::disabled();
+    }
+    config.alpn_protocols = vec![if grpc {
+        b"h2".to_vec()
+    } else {
+        b"http/1.1".to_vec()
+    }];
+    Ok(config)
+}
+
 fn cpu_delta(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     Some(b?.saturating_sub(a?))
 }
@@ -202,8 +264,8 @@ struct Target {
     grpc: bool,
 }
 
-/// One keep-alive connection sending until `deadline`. Bodies rotate, each connection
-/// starting at a different one, so that concurrent requests differ.
+/// One connection (kept alive, or a new one per request) sending until `deadline`. Bodies
+/// rotate, each connection starting at a different one, so that concurrent requests differ.
 async fn connection(
     client: reqwest::Client,
     target: Target,
