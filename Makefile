@@ -63,9 +63,10 @@ test-e2e: deps
 bench:
 	$(CARGO) bench --workspace --all-features
 
-## bench-load: the release server under HTTP load (logs, traces, generator ceiling); rows on disk
-## verified after SIGTERM. LOAD_SIGNAL, LOAD_CONNECTIONS, LOAD_DURATION override the defaults;
-## LOAD_TLS="off on" runs plain then TLS back to back, LOAD_RECONNECT=1 a new connection per request
+## bench-load: the release server under HTTP load (logs, traces, metrics, generator ceiling);
+## rows on disk verified after SIGTERM. LOAD_SIGNAL, LOAD_CONNECTIONS, LOAD_DURATION override the
+## defaults; LOAD_TLS="off on" runs plain then TLS back to back, LOAD_RECONNECT=1 a new connection
+## per request
 bench-load:
 	CARGO=$(CARGO) ./scripts/bench-load.sh
 

@@ -5,11 +5,15 @@
 # temporary directory, drive it with otlp2parquet-loadgen, stop it with SIGTERM (which
 # flushes the in-memory batches), and check that the Parquet files hold exactly the records
 # the server acknowledged. Then measure the generator's own ceiling against a do-nothing sink.
+# Records are log records, spans, or metric data points: a metrics request mixes gauge, sum
+# and histogram metrics (ten points each) and every data point is one row of its kind's table,
+# so the rows of all tables under metrics/ are summed.
 #
-# Environment: LOAD_SIGNAL (default "logs traces"), LOAD_TRANSPORT ("http", "grpc" or
-# "http grpc"; default http), LOAD_DURABILITY ("wal", "memory" or "wal memory": the server's
-# batch.durability; default wal), LOAD_CONNECTIONS (16), LOAD_DURATION (20s), LOAD_WARMUP (3s),
-# LOAD_GZIP=1 sends gzip-compressed bodies, LOAD_KEEP=1 keeps the temporary directory.
+# Environment: LOAD_SIGNAL (any of logs, traces, metrics; default "logs traces metrics"; the
+# sink run uses the first), LOAD_TRANSPORT ("http", "grpc" or "http grpc"; default http),
+# LOAD_DURABILITY ("wal", "memory" or "wal memory": the server's batch.durability; default wal),
+# LOAD_CONNECTIONS (16), LOAD_DURATION (20s), LOAD_WARMUP (3s), LOAD_GZIP=1 sends
+# gzip-compressed bodies, LOAD_KEEP=1 keeps the temporary directory.
 # LOAD_TLS ("off", "on" or "off on"; default off): "on" makes a throwaway CA and server
 # certificate (openssl, EC P-256, SAN IP:127.0.0.1) in the temporary directory, starts the server
 # with TLS on both listeners (OTLP2PARQUET_TLS_CERT_FILE/_KEY_FILE) and drives it over https://
@@ -18,8 +22,9 @@
 # when on) for every request instead of keeping connections alive, so each request pays the
 # handshake; LOAD_RECONNECT=resume does the same but lets TLS resume the session (no certificate,
 # no signature). Default 0: keep-alive connections.
-# LOAD_BATCH sets the records per request (default: the load generator's 512); small requests
-# make the per-connection cost stand out.
+# LOAD_BATCH sets the records (log records, spans, data points) per request (default: the load
+# generator's 512); small requests make the per-connection cost stand out.
+# Throughput targets: 400 k log records/s, 250 k spans/s, 400 k metric data points/s.
 # LOAD_SOAK=1 (make bench-soak) also samples the server's RSS every 10 s and fails when it
 # passes the RSS target, when any request gets an error response (503 included: a soak runs a
 # sustainable load, 4 connections by default, not the saturating one) or when the write-ahead
@@ -30,7 +35,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CARGO=${CARGO:-cargo}
-SIGNALS=${LOAD_SIGNAL:-logs traces}
+SIGNALS=${LOAD_SIGNAL:-logs traces metrics}
 TRANSPORTS=${LOAD_TRANSPORT:-http}
 DURABILITIES=${LOAD_DURABILITY:-wal}
 SOAK=${LOAD_SOAK:-0}
@@ -41,6 +46,7 @@ TLS_MODES=${LOAD_TLS:-off}
 RECONNECT=${LOAD_RECONNECT:-0}
 TARGET_LOGS=400000
 TARGET_SPANS=250000
+TARGET_POINTS=400000
 TARGET_RSS_MIB=512
 
 for tls in $TLS_MODES; do
@@ -302,6 +308,7 @@ printf '%-24s %14s %14s %8s %12s %12s %8s %9s %9s %9s %11s %8s\n' run records/s 
 for run in "${RUNS[@]}"; do
     target=$TARGET_LOGS
     [[ $run == */traces/* ]] && target=$TARGET_SPANS
+    [[ $run == */metrics/* ]] && target=$TARGET_POINTS
     rss_mib=$(awk -v b="${RSS[$run]:-0}" 'BEGIN { printf "%.0f", b / 1048576 }')
     printf '%-24s %14.0f %14s %8s %8s MiB %10s MiB %6s %9.2f %9.2f %9.1f %11s %8s\n' "$run" \
         "${RATE[$run]}" "≥ $target" "$(verdict "${RATE[$run]}" "$target" min)" \

@@ -1,7 +1,8 @@
-//! `otlp2parquet-loadgen`: drives an OTLP/HTTP receiver with concurrent keep-alive connections
-//! (or a new connection per request), over plain HTTP or TLS, and reports throughput, latency
-//! and the server's CPU and memory (`run`); a do-nothing receiver to measure the generator's own
-//! ceiling (`sink`); and a row count of what the server wrote (`verify`).
+//! `otlp2parquet-loadgen`: drives an OTLP/HTTP (or OTLP/gRPC) receiver with logs, traces or
+//! metrics over concurrent keep-alive connections (or a new connection per request), over plain
+//! HTTP or TLS, and reports throughput, latency and the server's CPU and memory (`run`); a
+//! do-nothing receiver to measure the generator's own ceiling (`sink`); and a row count of what
+//! the server wrote (`verify`).
 //! `scripts/bench-load.sh` ties them together.
 
 mod latency;
@@ -39,8 +40,8 @@ enum Command {
         #[arg(long)]
         port: u16,
     },
-    /// Sum the rows of every Parquet file under DIR/SIGNAL/ (logs, traces or metrics) and
-    /// compare with --expect-rows.
+    /// Sum the rows of every Parquet file under DIR/SIGNAL/ (logs, traces, or metrics: all five
+    /// metric tables, `metrics/<kind>/`) and compare with --expect-rows.
     Verify {
         /// The server's output directory.
         #[arg(long)]
@@ -88,7 +89,8 @@ struct RunArgs {
     /// Unmeasured warm-up before the measured window (its records still count as acknowledged).
     #[arg(long, default_value = "3s", value_parser = parse_duration)]
     warmup: Duration,
-    /// Records per request.
+    /// Records per request: log records, spans, or metric data points (gauge, sum and histogram
+    /// metrics of up to ten points each).
     #[arg(long, default_value_t = 512)]
     batch: usize,
     /// Services (resources) per request.
@@ -133,6 +135,8 @@ pub enum Signal {
     Logs,
     /// Spans to `/v1/traces`.
     Traces,
+    /// Metric data points (gauge, sum and histogram) to `/v1/metrics`.
+    Metrics,
 }
 
 impl Signal {
@@ -141,6 +145,7 @@ impl Signal {
         match self {
             Signal::Logs => "logs",
             Signal::Traces => "traces",
+            Signal::Metrics => "metrics",
         }
     }
 }

@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use otlp2parquet_proto::pb;
+use otlp2parquet_proto::pb::metric::Data;
 use otlp2parquet_proto::testing::{self, BASE_TIME_UNIX_NANO};
 use prost::Message;
 
@@ -19,7 +20,7 @@ const GENERATOR_SPREAD_NANOS: u64 = 300_000_000_000;
 pub struct Payload {
     /// The (possibly gzip-compressed) protobuf body.
     pub body: Bytes,
-    /// Records (log records or spans) the body carries.
+    /// Records (log records, spans or metric data points) the body carries.
     pub records: u64,
     /// With fresh times: where each time stamp sits in `body` and how far (ns) after the
     /// request's earliest record it falls.
@@ -90,7 +91,9 @@ pub struct Payloads {
 
 /// Builds `count` distinct requests of `batch` records from `services` services, with record
 /// times moved to the last five minutes: the server partitions files by record hour, and a
-/// benchmark writing into January 2025 would not look like production.
+/// benchmark writing into January 2025 would not look like production. For metrics a record is
+/// a data point, and a request carries gauge, sum and histogram metrics only (see
+/// [`metrics_request`]).
 pub fn generate(
     signal: Signal,
     count: usize,
@@ -105,6 +108,10 @@ pub fn generate(
     let shift = now.saturating_sub(BASE_TIME_UNIX_NANO + GENERATOR_SPREAD_NANOS);
     let mut items = Vec::with_capacity(count.max(1));
     let mut raw_bytes = 0u64;
+    let generated_points = match signal {
+        Signal::Metrics => metrics_generated(batch, services)?,
+        Signal::Logs | Signal::Traces => batch,
+    };
     for seed in 0..count.max(1) as u64 {
         let (raw, records, stamps) = match signal {
             Signal::Logs => {
@@ -124,6 +131,19 @@ pub fn generate(
                     map_trace_times(&mut req, |t| shift_time(t, shift));
                 }
                 (req.encode_to_vec(), count_spans(&req), trace_stamps(&req))
+            }
+            Signal::Metrics => {
+                let mut req = metrics_request(generated_points, services, seed);
+                let mut stamps = 0;
+                map_metric_times(&mut req, |t| {
+                    stamps += usize::from(*t != 0);
+                    if fresh {
+                        mark(t);
+                    } else {
+                        shift_time(t, shift);
+                    }
+                });
+                (req.encode_to_vec(), count_points(&req), stamps)
             }
         };
         let times = if fresh { find_marks(&raw) } else { Vec::new() };
@@ -186,6 +206,112 @@ pub fn map_trace_times(req: &mut pb::ExportTraceServiceRequest, mut f: impl FnMu
     }
 }
 
+/// Applies `f` to every time stamp of a metrics request: each data point's start time and
+/// time, and the times of its exemplars.
+pub fn map_metric_times(req: &mut pb::ExportMetricsServiceRequest, mut f: impl FnMut(&mut u64)) {
+    let metrics = req
+        .resource_metrics
+        .iter_mut()
+        .flat_map(|r| r.scope_metrics.iter_mut())
+        .flat_map(|s| s.metrics.iter_mut());
+    for metric in metrics {
+        match &mut metric.data {
+            Some(
+                Data::Gauge(pb::Gauge { data_points }) | Data::Sum(pb::Sum { data_points, .. }),
+            ) => {
+                for p in data_points {
+                    f(&mut p.start_time_unix_nano);
+                    f(&mut p.time_unix_nano);
+                    exemplar_times(&mut p.exemplars, &mut f);
+                }
+            }
+            Some(Data::Histogram(h)) => {
+                for p in &mut h.data_points {
+                    f(&mut p.start_time_unix_nano);
+                    f(&mut p.time_unix_nano);
+                    exemplar_times(&mut p.exemplars, &mut f);
+                }
+            }
+            Some(Data::ExponentialHistogram(h)) => {
+                for p in &mut h.data_points {
+                    f(&mut p.start_time_unix_nano);
+                    f(&mut p.time_unix_nano);
+                    exemplar_times(&mut p.exemplars, &mut f);
+                }
+            }
+            Some(Data::Summary(sm)) => {
+                for p in &mut sm.data_points {
+                    f(&mut p.start_time_unix_nano);
+                    f(&mut p.time_unix_nano);
+                }
+            }
+            None => {}
+        }
+    }
+}
+
+fn exemplar_times(exemplars: &mut [pb::Exemplar], f: &mut impl FnMut(&mut u64)) {
+    for e in exemplars {
+        f(&mut e.time_unix_nano);
+    }
+}
+
+/// The metric kinds the benchmark sends, as the "gauge, sum, histogram mixed": the
+/// generator's exponential histograms and summaries are left out.
+fn benchmark_kind(data: &Data) -> bool {
+    matches!(data, Data::Gauge(_) | Data::Sum(_) | Data::Histogram(_))
+}
+
+/// The generator's metrics request of `generated` data points from `services` services (ten
+/// points per metric, the kinds in turn) without its exponential histograms and summaries:
+/// gauge, sum and histogram metrics only. [`metrics_generated`] tells how many to generate.
+pub fn metrics_request(
+    generated: usize,
+    services: usize,
+    seed: u64,
+) -> pb::ExportMetricsServiceRequest {
+    let mut req = testing::metrics_request(generated, services, seed);
+    for resource in &mut req.resource_metrics {
+        for scope in &mut resource.scope_metrics {
+            scope
+                .metrics
+                .retain(|m| m.data.as_ref().is_some_and(benchmark_kind));
+        }
+        resource.scope_metrics.retain(|s| !s.metrics.is_empty());
+    }
+    req.resource_metrics.retain(|r| !r.scope_metrics.is_empty());
+    req
+}
+
+/// The fewest data points to ask the generator for so that [`metrics_request`] keeps `points`
+/// of them. What is kept depends on the count and the services, not on the seed; it never falls
+/// when one more point is generated and grows by one at most, so this smallest count keeps
+/// exactly `points`.
+fn metrics_generated(points: usize, services: usize) -> std::io::Result<usize> {
+    let kept = |generated| count_points(&metrics_request(generated, services, 0));
+    let want = points as u64;
+    // Three kinds in five are kept, and each service loses at most a partial cycle of
+    // fifty points: 0.6 * generated - 30 * services ≥ points here.
+    let mut hi = points
+        .saturating_mul(2)
+        .saturating_add(services.max(1).saturating_mul(50));
+    if kept(hi) < want {
+        return Err(std::io::Error::other(format!(
+            "the metrics generator gives fewer than {points} gauge, sum and histogram points"
+        )));
+    }
+    let mut lo = points;
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if kept(mid) >= want {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Ok(hi)
+}
+
 /// Non-zero time stamps of a logs request.
 fn log_stamps(req: &pb::ExportLogsServiceRequest) -> usize {
     req.resource_logs
@@ -225,6 +351,23 @@ fn count_logs(req: &pb::ExportLogsServiceRequest) -> u64 {
         .sum()
 }
 
+/// Data points of a metrics request, every kind.
+fn count_points(req: &pb::ExportMetricsServiceRequest) -> u64 {
+    req.resource_metrics
+        .iter()
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| &s.metrics)
+        .map(|m| match &m.data {
+            Some(Data::Gauge(g)) => g.data_points.len() as u64,
+            Some(Data::Sum(s)) => s.data_points.len() as u64,
+            Some(Data::Histogram(h)) => h.data_points.len() as u64,
+            Some(Data::ExponentialHistogram(h)) => h.data_points.len() as u64,
+            Some(Data::Summary(s)) => s.data_points.len() as u64,
+            None => 0,
+        })
+        .sum()
+}
+
 fn count_spans(req: &pb::ExportTraceServiceRequest) -> u64 {
     req.resource_spans
         .iter()
@@ -245,6 +388,10 @@ pub fn rejected_in_response(signal: Signal, body: &[u8]) -> u64 {
             .ok()
             .and_then(|r| r.partial_success)
             .map_or(0, |p| p.rejected_spans),
+        Signal::Metrics => pb::ExportMetricsServiceResponse::decode(body)
+            .ok()
+            .and_then(|r| r.partial_success)
+            .map_or(0, |p| p.rejected_data_points),
     };
     u64::try_from(rejected).unwrap_or(0)
 }
@@ -255,8 +402,9 @@ mod tests {
 
     #[test]
     fn fresh_bodies_get_every_time_rewritten_to_the_last_second() {
-        for signal in [Signal::Logs, Signal::Traces] {
+        for signal in [Signal::Logs, Signal::Traces, Signal::Metrics] {
             let p = generate(signal, 2, 50, 2, false, true).unwrap();
+            assert!(p.items.iter().all(|i| i.records == 50));
             let item = &p.items[1];
             assert!(!item.times.is_empty());
             let now = 1_800_000_000_000_000_000;
@@ -270,6 +418,19 @@ mod tests {
                 Signal::Traces => {
                     let mut req = pb::ExportTraceServiceRequest::decode(body.as_ref()).unwrap();
                     map_trace_times(&mut req, |t| times.push(*t));
+                }
+                Signal::Metrics => {
+                    let mut req = pb::ExportMetricsServiceRequest::decode(body.as_ref()).unwrap();
+                    assert_eq!(count_points(&req), 50);
+                    // Gauges carry no start time: it stays 0, and is not counted.
+                    map_metric_times(&mut req, |t| {
+                        if *t != 0 {
+                            times.push(*t);
+                        }
+                    });
+                    for (start, time) in point_times(&req) {
+                        assert!(start <= time, "start {start} after time {time}");
+                    }
                 }
             }
             assert_eq!(times.len(), item.times.len());
@@ -294,6 +455,119 @@ mod tests {
             .as_nanos() as u64;
         let t = req.resource_logs[0].scope_logs[0].log_records[0].time_unix_nano;
         assert!(t <= now && now - t <= GENERATOR_SPREAD_NANOS + 60_000_000_000);
+    }
+
+    /// `(start_time_unix_nano, time_unix_nano)` of every data point.
+    fn point_times(req: &pb::ExportMetricsServiceRequest) -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        let metrics = req
+            .resource_metrics
+            .iter()
+            .flat_map(|r| &r.scope_metrics)
+            .flat_map(|s| &s.metrics);
+        for m in metrics {
+            match m.data.as_ref().unwrap() {
+                Data::Gauge(g) => out.extend(
+                    g.data_points
+                        .iter()
+                        .map(|p| (p.start_time_unix_nano, p.time_unix_nano)),
+                ),
+                Data::Sum(s) => out.extend(
+                    s.data_points
+                        .iter()
+                        .map(|p| (p.start_time_unix_nano, p.time_unix_nano)),
+                ),
+                Data::Histogram(h) => out.extend(
+                    h.data_points
+                        .iter()
+                        .map(|p| (p.start_time_unix_nano, p.time_unix_nano)),
+                ),
+                other => panic!("unexpected metric kind {other:?}"),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn metric_requests_mix_gauge_sum_and_histogram_and_counts_match() {
+        for (batch, services) in [(512, 4), (100, 2), (1, 4), (37, 3), (1000, 1)] {
+            for fresh in [false, true] {
+                let p = generate(Signal::Metrics, 2, batch, services, false, fresh).unwrap();
+                for item in &p.items {
+                    assert_eq!(
+                        item.records, batch as u64,
+                        "{batch} points, {services} services"
+                    );
+                    let req = pb::ExportMetricsServiceRequest::decode(item.body.as_ref()).unwrap();
+                    assert_eq!(count_points(&req), batch as u64);
+                    assert_eq!(point_times(&req).len(), batch);
+                    if fresh {
+                        // Every data point has a time; sums and histograms a start time too.
+                        let starts = point_times(&req).iter().filter(|(s, _)| *s != 0).count();
+                        assert_eq!(item.times.len(), batch + starts + exemplar_count(&req));
+                    }
+                }
+            }
+        }
+        // 512 points over 4 services: 128 each, as 5 gauges, 4 sums and 4 histograms.
+        let p = generate(Signal::Metrics, 1, 512, 4, false, false).unwrap();
+        let req = pb::ExportMetricsServiceRequest::decode(p.items[0].body.as_ref()).unwrap();
+        assert_eq!(req.resource_metrics.len(), 4);
+        let mut kinds = [0u64; 3];
+        for m in req
+            .resource_metrics
+            .iter()
+            .flat_map(|r| &r.scope_metrics)
+            .flat_map(|s| &s.metrics)
+        {
+            match m.data.as_ref().unwrap() {
+                Data::Gauge(g) => kinds[0] += g.data_points.len() as u64,
+                Data::Sum(s) => kinds[1] += s.data_points.len() as u64,
+                Data::Histogram(h) => kinds[2] += h.data_points.len() as u64,
+                other => panic!("unexpected metric kind {other:?}"),
+            }
+        }
+        assert_eq!(kinds, [192, 160, 160]);
+        // Replayed times are recent, and start times stay before times.
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        for (start, time) in point_times(&req) {
+            assert!(time <= now && now - time <= GENERATOR_SPREAD_NANOS + 60_000_000_000);
+            assert!(start <= time);
+        }
+    }
+
+    fn exemplar_count(req: &pb::ExportMetricsServiceRequest) -> usize {
+        let mut copy = req.clone();
+        let mut all = 0;
+        map_metric_times(&mut copy, |t| all += usize::from(*t != 0));
+        all - point_times(req)
+            .iter()
+            .map(|(s, t)| usize::from(*s != 0) + usize::from(*t != 0))
+            .sum::<usize>()
+    }
+
+    #[test]
+    fn rejections_are_read_from_partial_success() {
+        let body = pb::ExportMetricsServiceResponse {
+            partial_success: Some(pb::ExportMetricsPartialSuccess {
+                rejected_data_points: 7,
+                error_message: "too old".to_owned(),
+            }),
+        }
+        .encode_to_vec();
+        assert_eq!(rejected_in_response(Signal::Metrics, &body), 7);
+        assert_eq!(rejected_in_response(Signal::Metrics, &[]), 0);
+        let body = pb::ExportLogsServiceResponse {
+            partial_success: Some(pb::ExportLogsPartialSuccess {
+                rejected_log_records: 3,
+                error_message: String::new(),
+            }),
+        }
+        .encode_to_vec();
+        assert_eq!(rejected_in_response(Signal::Logs, &body), 3);
     }
 
     #[test]

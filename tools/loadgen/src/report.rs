@@ -145,6 +145,7 @@ impl Report {
         let unit = match self.signal {
             Signal::Logs => "log records",
             Signal::Traces => "spans",
+            Signal::Metrics => "data points",
         };
         writeln!(
             out,
@@ -217,7 +218,7 @@ impl Report {
             out,
             "acknowledged (total)",
             format!(
-                "{} records ({} rejected in partial success)",
+                "{} {unit} ({} rejected in partial success)",
                 self.acknowledged_records, self.rejected_records
             ),
         )?;

@@ -30,7 +30,7 @@ pub struct Plan {
     pub tls_resumption: bool,
     /// Open a new connection (TCP + TLS) for every request instead of keeping it alive.
     pub new_connection_per_request: bool,
-    /// Logs or traces.
+    /// Logs, traces or metrics.
     pub signal: Signal,
     /// Concurrent connections.
     pub connections: usize,
@@ -363,6 +363,7 @@ fn grpc_method(signal: Signal) -> &'static str {
     match signal {
         Signal::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
         Signal::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        Signal::Metrics => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
     }
 }
 

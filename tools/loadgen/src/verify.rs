@@ -59,7 +59,18 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
-/// Counts `dir/<signal>/` and compares with `expect`; `Ok(true)` when they match.
+/// The metric tables, each a directory under `metrics/` (docs/keys.md): one row per data point.
+const METRIC_TABLES: [&str; 5] = [
+    "gauge",
+    "sum",
+    "histogram",
+    "exponential_histogram",
+    "summary",
+];
+
+/// Counts `dir/<signal>/` and compares with `expect`; `Ok(true)` when they match. Metrics are
+/// every table under `dir/metrics/` (`metrics/<kind>/<service>/…`), summed, with a line per
+/// table that has files.
 pub fn verify(dir: &Path, signal_dir: &str, expect: u64) -> Result<bool, String> {
     let root = dir.join(signal_dir);
     // No directory means the server wrote nothing for this signal: zero rows, not an error.
@@ -81,6 +92,16 @@ pub fn verify(dir: &Path, signal_dir: &str, expect: u64) -> Result<bool, String>
         if ok { "OK" } else { "MISMATCH" }
     )
     .map_err(|e| e.to_string())?;
+    if signal_dir == "metrics" {
+        for table in METRIC_TABLES {
+            let path = root.join(table);
+            if path.exists() {
+                let t = count(&path)?;
+                writeln!(out, "  {table}: {} files, {} rows", t.files, t.rows)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+    }
     Ok(ok)
 }
 
@@ -133,6 +154,24 @@ mod tests {
         assert!(totals.bytes > 0);
         assert!(verify(&dir, "traces", 12).unwrap());
         assert!(!verify(&dir, "traces", 13).unwrap());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn sums_rows_of_every_metric_table() {
+        let dir = std::env::temp_dir().join(format!("loadgen-metrics-{}", std::process::id()));
+        let hour = "year=2026/month=12/day=07/hour=12";
+        for (table, rows) in [("gauge", 9), ("sum", 4), ("histogram", 6)] {
+            for service in ["cart", "checkout"] {
+                let d = dir.join(format!("metrics/{table}/{service}/{hour}"));
+                std::fs::create_dir_all(&d).unwrap();
+                write_file(&d.join("1-a.parquet"), rows);
+            }
+        }
+        let totals = count(&dir.join("metrics")).unwrap();
+        assert_eq!((totals.files, totals.rows), (6, 38));
+        assert!(verify(&dir, "metrics", 38).unwrap());
+        assert!(!verify(&dir, "metrics", 19).unwrap());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
