@@ -61,9 +61,9 @@ pub enum TlsError {
         serial: String,
         why: String,
     },
-    /// rustls refused the configuration (e.g. an unusable client CA).
-    #[error("{what}: {source}")]
-    Rustls { what: String, source: rustls::Error },
+    /// rustls refused the configuration (e.g. an unusable client CA), in its words.
+    #[error("{what}: {why}")]
+    Refused { what: String, why: String },
 }
 
 /// The configured files.
@@ -335,17 +335,17 @@ fn load(files: &TlsFiles, now: i64) -> Result<Loaded, TlsError> {
                 "client_ca_file",
                 "CLIENT_CA_FILE",
             )? {
-                roots.add(ca).map_err(|source| TlsError::Rustls {
+                roots.add(ca).map_err(|e| TlsError::Refused {
                     what: format!("a certificate in {} is not a usable CA", path.display()),
-                    source: rustls::Error::General(source.to_string()),
+                    why: e.to_string(),
                 })?;
             }
             Some(
                 WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
                     .build()
-                    .map_err(|e| TlsError::Rustls {
+                    .map_err(|e| TlsError::Refused {
                         what: format!("the client CA in {}", path.display()),
-                        source: rustls::Error::General(e.to_string()),
+                        why: e.to_string(),
                     })?,
             )
         }
@@ -354,9 +354,9 @@ fn load(files: &TlsFiles, now: i64) -> Result<Loaded, TlsError> {
     let config = |alpn: &[&[u8]]| -> Result<Arc<ServerConfig>, TlsError> {
         let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
-            .map_err(|source| TlsError::Rustls {
+            .map_err(|e| TlsError::Refused {
                 what: "TLS protocol versions".to_owned(),
-                source,
+                why: e.to_string(),
             })?;
         let builder = match &verifier {
             Some(v) => builder.with_client_cert_verifier(Arc::clone(v)),

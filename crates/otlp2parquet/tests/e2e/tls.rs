@@ -387,9 +387,8 @@ fn certificates_rotate_under_load_without_a_failed_request() {
 fn plaintext_wrong_key_expired_and_missing_files_get_the_documented_errors() {
     let pki = Pki::new(&test_dir("tls-errors-pki"));
     let (cert, key) = pki.issue("server", "b001", 2, false);
-    let (other_cert, other_key) = pki.issue("other", "b002", 2, false);
+    let (_, other_key) = pki.issue("other", "b002", 2, false);
     let (expired, expired_key) = pki.issue("expired", "b003", -1, false);
-    let _ = other_cert;
 
     // Plaintext HTTP to the TLS port: a 400 that says what to do, and the server goes on.
     let mut server = tls_server("tls-plaintext", &pki, (&cert, &key), None, None, &[]);
