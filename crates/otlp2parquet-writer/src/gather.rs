@@ -20,15 +20,61 @@ use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, DataType};
 use arrow_select::interleave::interleave;
 
-/// The rows `rows` picks — (source, row) pairs — from `sources` (arrays of one type), in order.
-pub(crate) fn gather_column(
-    sources: &[&dyn Array],
-    rows: &[(usize, usize)],
-) -> Result<ArrayRef, ArrowError> {
-    if let Some(maps) = string_maps(sources) {
-        return gather_string_map(&maps, rows);
+/// One column of many batches, ready to have rows picked from it in any order, a piece at a time.
+pub(crate) struct Gather<'a> {
+    sources: &'a [&'a dyn Array],
+    /// The sources as maps of strings with their totals, when they all are.
+    maps: Option<(Vec<StringMap<'a>>, Totals)>,
+}
+
+/// What a set of map sources holds in all.
+#[derive(Debug, Clone, Copy, Default)]
+struct Totals {
+    rows: usize,
+    entries: usize,
+    key_bytes: usize,
+    value_bytes: usize,
+}
+
+impl<'a> Gather<'a> {
+    /// A gather from `sources` (arrays of one type).
+    pub(crate) fn new(sources: &'a [&'a dyn Array]) -> Self {
+        let maps = string_maps(sources).map(|maps| {
+            let totals = totals(&maps);
+            (maps, totals)
+        });
+        Gather { sources, maps }
     }
-    interleave(sources, rows)
+
+    /// The rows `rows` picks — (source, row) pairs — in order.
+    pub(crate) fn rows(&self, rows: &[(usize, usize)]) -> Result<ArrayRef, ArrowError> {
+        match &self.maps {
+            Some((maps, totals)) => gather_string_map(maps, totals, rows),
+            None => interleave(self.sources, rows),
+        }
+    }
+}
+
+/// The rows `rows` picks — (source, row) pairs — from `sources` (arrays of one type), in order.
+#[cfg(test)]
+fn gather_column(sources: &[&dyn Array], rows: &[(usize, usize)]) -> Result<ArrayRef, ArrowError> {
+    Gather::new(sources).rows(rows)
+}
+
+/// Rows, entries and string bytes of all `maps`.
+fn totals(maps: &[StringMap<'_>]) -> Totals {
+    let mut t = Totals::default();
+    for src in maps {
+        t.rows += src.map.len();
+        let offsets = src.map.value_offsets();
+        if let (Some(&start), Some(&end)) = (offsets.first(), offsets.last()) {
+            let (start, end) = (start as usize, end as usize);
+            t.entries += end.saturating_sub(start);
+            t.key_bytes += span(src.keys, start, end);
+            t.value_bytes += span(src.values, start, end);
+        }
+    }
+    t
 }
 
 /// What `rows` of `sources` (with `source_rows` rows in all) will need of something the sources
@@ -114,9 +160,10 @@ fn copy_strings(
     Ok(())
 }
 
-/// [`gather_column`] for maps of strings: per row, one copy of its keys and one of its values.
+/// [`Gather::rows`] for maps of strings: per row, one copy of its keys and one of its values.
 fn gather_string_map(
     maps: &[StringMap<'_>],
+    totals: &Totals,
     rows: &[(usize, usize)],
 ) -> Result<ArrayRef, ArrowError> {
     let Some(first) = maps.first() else {
@@ -128,22 +175,11 @@ fn gather_string_map(
         ));
     };
     // Sized up front from the sources' totals (see the module notes): growing these vectors row
-    // by row reallocates and faults in pages several times over for a flush of a hundred
-    // thousand rows, and sizing them row by row reads every row twice.
-    let source_rows: usize = maps.iter().map(|m| m.map.len()).sum();
-    let (mut entries_total, mut key_bytes, mut value_bytes) = (0usize, 0usize, 0usize);
-    for src in maps {
-        let offsets = src.map.value_offsets();
-        if let (Some(&start), Some(&end)) = (offsets.first(), offsets.last()) {
-            let (start, end) = (start as usize, end as usize);
-            entries_total += end.saturating_sub(start);
-            key_bytes += span(src.keys, start, end);
-            value_bytes += span(src.values, start, end);
-        }
-    }
-    let entries_total = share(entries_total, rows.len(), source_rows);
-    let key_bytes = share(key_bytes, rows.len(), source_rows);
-    let value_bytes = share(value_bytes, rows.len(), source_rows);
+    // by row reallocates and faults in pages several times over, and sizing them row by row
+    // reads every row twice.
+    let entries_total = share(totals.entries, rows.len(), totals.rows);
+    let key_bytes = share(totals.key_bytes, rows.len(), totals.rows);
+    let value_bytes = share(totals.value_bytes, rows.len(), totals.rows);
     let mut entry_offsets = Vec::with_capacity(rows.len() + 1);
     entry_offsets.push(0i32);
     let mut key_offsets = Vec::with_capacity(entries_total + 1);

@@ -5,8 +5,8 @@
 //! requests overlap, and a file's rows must be ordered by time (docs/schema.md#conventions).
 //! When the batches happen to follow each other in time (the common case for one busy client)
 //! they are written as they are; otherwise the rows are merged through a stable sort on the time
-//! column and gathered one column of one row group at a time (`parquet::encode_gathered`), so
-//! merging never holds a second copy of the whole buffer.
+//! column and gathered a piece of one column at a time (`parquet::encode_gathered`), so merging
+//! never holds a second copy of the whole buffer.
 
 use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;

@@ -325,13 +325,17 @@ impl ParquetEncoder {
     }
 }
 
+/// Rows gathered and encoded at a time within one column of a row group (see [`encode_gathered`]).
+const GATHER_ROWS: usize = 8192;
+
 /// Encodes the rows `order` picks (as (batch, row) pairs) from `batches`, in that order, as one
 /// file — the batcher's merge of overlapping requests (see `crate::merge`).
 ///
-/// Rows are gathered one column at a time and each column is encoded straight away: gathering
-/// touches a single column of every batch instead of whole rows scattered over the buffer (far
-/// fewer cache misses), and the extra memory is one column of one row group, not a second copy
-/// of the buffer.
+/// Rows are gathered one column at a time, [`GATHER_ROWS`] rows at a time, and each piece is
+/// encoded straight away: gathering touches a single column of every batch instead of whole rows
+/// scattered over the buffer (far fewer cache misses), the encoder reads the piece while it is
+/// still in cache, and the extra memory is a piece of one column, not a second copy of the
+/// buffer.
 pub(crate) fn encode_gathered(
     table: Table,
     batches: &[RecordBatch],
@@ -377,16 +381,29 @@ pub(crate) fn encode_gathered(
                 .iter()
                 .filter_map(|b| b.columns().get(index).map(AsRef::as_ref))
                 .collect();
-            let column = crate::gather::gather_column(&sources, rows).map_err(arrow_error)?;
-            let column = conform(&column, field.data_type()).map_err(arrow_error)?;
-            for leaf in compute_leaves(field, &column).map_err(parquet_error)? {
-                let mut writer = writers.next().ok_or_else(|| {
-                    parquet_error(ParquetError::General(format!(
-                        "no column writer left for {}",
-                        field.name()
-                    )))
-                })?;
-                writer.write(&leaf).map_err(parquet_error)?;
+            let gather = crate::gather::Gather::new(&sources);
+            // The writers of this field's leaves, taken when its first piece shows how many.
+            let mut field_writers = Vec::new();
+            for (n, piece) in rows.chunks(GATHER_ROWS).enumerate() {
+                let column = gather.rows(piece).map_err(arrow_error)?;
+                let column = conform(&column, field.data_type()).map_err(arrow_error)?;
+                let leaves = compute_leaves(field, &column).map_err(parquet_error)?;
+                if n == 0 {
+                    field_writers = writers.by_ref().take(leaves.len()).collect();
+                }
+                if field_writers.len() != leaves.len() {
+                    return Err(parquet_error(ParquetError::General(format!(
+                        "{} leaves of {} for {} column writers",
+                        leaves.len(),
+                        field.name(),
+                        field_writers.len()
+                    ))));
+                }
+                for (writer, leaf) in field_writers.iter_mut().zip(&leaves) {
+                    writer.write(leaf).map_err(parquet_error)?;
+                }
+            }
+            for writer in field_writers {
                 chunks.push(writer.close().map_err(parquet_error)?);
             }
         }

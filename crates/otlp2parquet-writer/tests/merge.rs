@@ -48,6 +48,34 @@ fn bodies(batch: &RecordBatch) -> Vec<String> {
     out
 }
 
+/// Asserts that every column of `back` equals Arrow's own interleave of `batches` in stable time
+/// order.
+fn assert_merged_like_interleave(back: &RecordBatch, batches: &[RecordBatch]) {
+    let mut order: Vec<(i64, usize, usize)> = batches
+        .iter()
+        .enumerate()
+        .flat_map(|(b, batch)| {
+            times(batch)
+                .into_iter()
+                .enumerate()
+                .map(move |(r, t)| (t, b, r))
+        })
+        .collect();
+    order.sort_by_key(|&(t, _, _)| t);
+    let picks: Vec<(usize, usize)> = order.iter().map(|&(_, b, r)| (b, r)).collect();
+    let refs: Vec<&RecordBatch> = batches.iter().collect();
+    let expected = arrow_select::interleave::interleave_record_batch(&refs, &picks).unwrap();
+    assert_eq!(back.num_rows(), expected.num_rows());
+    for (i, field) in expected.schema().fields().iter().enumerate() {
+        assert_eq!(
+            back.column(i).as_ref(),
+            expected.column(i).as_ref(),
+            "column {}",
+            field.name()
+        );
+    }
+}
+
 #[test]
 fn overlapping_batches_merge_into_time_order() {
     // Generated requests with different seeds cover the same time range: they overlap.
@@ -95,31 +123,26 @@ fn overlapping_batches_merge_into_time_order() {
     want.sort_unstable();
     assert_eq!(t, want);
     // Every column equals Arrow's own interleave in the same stable time order.
-    let mut order: Vec<(i64, usize, usize)> = batches
-        .iter()
-        .enumerate()
-        .flat_map(|(b, batch)| {
-            times(batch)
-                .into_iter()
-                .enumerate()
-                .map(move |(r, t)| (t, b, r))
-        })
-        .collect();
-    order.sort_by_key(|&(t, _, _)| t);
-    let picks: Vec<(usize, usize)> = order.iter().map(|&(_, b, r)| (b, r)).collect();
-    let refs: Vec<&RecordBatch> = batches.iter().collect();
-    let expected = arrow_select::interleave::interleave_record_batch(&refs, &picks).unwrap();
-    for (i, field) in expected.schema().fields().iter().enumerate() {
-        assert_eq!(
-            back.column(i).as_ref(),
-            expected.column(i).as_ref(),
-            "column {}",
-            field.name()
-        );
-    }
+    assert_merged_like_interleave(&back, &batches);
     let all: Vec<RecordBatch> = batches.clone();
     let concat = arrow_select::concat::concat_batches(&all[0].schema(), &all).unwrap();
     assert_eq!(bodies(&back), bodies(&concat));
+}
+
+#[test]
+fn a_row_group_of_many_pieces_merges_like_one() {
+    // 24 000 overlapping rows in one row group: gathered and encoded in several pieces.
+    let batches: Vec<RecordBatch> = (1..=4)
+        .flat_map(|seed| partitions(6000, seed))
+        .map(|p| p.batch)
+        .collect();
+    let file = encode_merged(Table::Logs, &batches, &ParquetOptions::default()).unwrap();
+    let meta = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(file.clone()))
+        .unwrap()
+        .metadata()
+        .clone();
+    assert_eq!(meta.num_row_groups(), 1);
+    assert_merged_like_interleave(&read(file), &batches);
 }
 
 #[test]
