@@ -370,18 +370,26 @@ pub(crate) fn encode_gathered(
     )
     .map_err(parquet_error)?;
     let factory = ArrowRowGroupWriterFactory::new(&file, Arc::clone(&plan.file_schema));
+    // Each column of every batch, and a gather from it, once for all row groups.
+    let sources: Vec<Vec<&dyn Array>> = (0..plan.file_schema.fields().len())
+        .map(|index| {
+            batches
+                .iter()
+                .filter_map(|b| b.columns().get(index).map(AsRef::as_ref))
+                .collect()
+        })
+        .collect();
+    let gathers: Vec<crate::gather::Gather<'_>> = sources
+        .iter()
+        .map(|s| crate::gather::Gather::new(s))
+        .collect();
     for (group, rows) in order.chunks(group_rows).enumerate() {
         let mut writers = factory
             .create_column_writers(group)
             .map_err(parquet_error)?
             .into_iter();
         let mut chunks = Vec::new();
-        for (index, field) in plan.file_schema.fields().iter().enumerate() {
-            let sources: Vec<&dyn Array> = batches
-                .iter()
-                .filter_map(|b| b.columns().get(index).map(AsRef::as_ref))
-                .collect();
-            let gather = crate::gather::Gather::new(&sources);
+        for (field, gather) in plan.file_schema.fields().iter().zip(&gathers) {
             // The writers of this field's leaves, taken when its first piece shows how many.
             let mut field_writers = Vec::new();
             for (n, piece) in rows.chunks(GATHER_ROWS).enumerate() {
