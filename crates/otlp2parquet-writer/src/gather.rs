@@ -8,9 +8,10 @@
 //!
 //! Rows of overlapping requests come from hundreds of sources in turn, so each row's offsets and
 //! bytes are a cache miss: that, not copying, is what a gather costs. The map gather therefore
-//! reads every row once, sizing its output from the sources' totals (exact when a row group
-//! takes every row, the usual case; scaled down and grown on demand otherwise) instead of from a
-//! first pass over the rows.
+//! reads every row once, sizing its output from the sources' totals instead of from a first pass
+//! over the rows: exact when the rows asked for are all of the sources' rows (a file that fits in
+//! one piece); for a piece of a larger file (`GATHER_ROWS` in `parquet.rs`), a proportional share
+//! plus an eighth, grown on demand.
 
 use std::sync::Arc;
 

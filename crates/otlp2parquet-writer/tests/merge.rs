@@ -136,6 +136,10 @@ fn a_row_group_of_many_pieces_merges_like_one() {
         .flat_map(|seed| partitions(6000, seed))
         .map(|p| p.batch)
         .collect();
+    // The premise: the batches overlap in time, so the merge gathers instead of appending.
+    let last_of_first = times(&batches[0]).into_iter().max().unwrap();
+    let first_of_second = times(&batches[1]).into_iter().min().unwrap();
+    assert!(first_of_second < last_of_first);
     let file = encode_merged(Table::Logs, &batches, &ParquetOptions::default()).unwrap();
     let meta = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(file.clone()))
         .unwrap()
